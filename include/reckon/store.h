@@ -1,0 +1,99 @@
+// reckon::Store — the embedded event store: the whole API in-process.
+//
+// Every mutation is encoded as a command and applied by the deterministic state machine
+// (src/storage/state_machine.h); an acknowledged write has been fsynced. Concurrent writers are
+// grouped into one synced RocksDB write (group commit). Reads go straight to RocksDB and see
+// every acknowledged write.
+//
+// Thread-safety: all methods may be called from any number of threads at once.
+// Semantics of each call: docs/DATA_MODEL.md.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reckon/options.h"
+#include "reckon/status.h"
+#include "reckon/types.h"
+
+namespace reckon {
+
+struct StoreStats {
+  uint64_t applied_index = 0;
+  Position last_position = 0;
+  uint64_t commits = 0;          // synced writes since open
+  uint64_t commands = 0;         // commands applied since open
+  uint64_t live_data_bytes = 0;  // RocksDB estimate
+  uint64_t sst_bytes = 0;
+  uint64_t memtable_bytes = 0;
+  uint64_t block_cache_bytes = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (creating if allowed) the store in options.data_dir. Recovers after any crash.
+  static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
+
+  // ---- Appends ----
+  // Appends events atomically; the expected-version check and every write are one step.
+  // Re-sending the same event ids with the same expectation returns the original result.
+  virtual Result<AppendResult> append(const std::string& stream_id, ExpectedVersion expected,
+                                      std::vector<NewEvent> events) = 0;
+  // All or nothing over several streams, each with its own expectation; optional condition.
+  virtual Result<std::vector<AppendResult>> append_multi(
+      std::vector<StreamAppend> appends, std::optional<AppendCondition> condition = {}) = 0;
+  // Fails with ConditionFailed if an event matching `condition` exists after its position.
+  virtual Result<AppendResult> append_if(const std::string& stream_id, ExpectedVersion expected,
+                                         std::vector<NewEvent> events,
+                                         AppendCondition condition) = 0;
+
+  // ---- Reads ----
+  virtual Result<ReadStreamResult> read(const std::string& stream_id,
+                                        const ReadStreamOptions& options) = 0;
+  virtual Result<ReadAllResult> read_all(const ReadAllOptions& options) = 0;
+  virtual Result<ReadAllResult> read_by_event_types(const std::vector<std::string>& types,
+                                                    const IndexReadOptions& options) = 0;
+  virtual Result<ReadAllResult> read_by_tags(const std::vector<std::string>& tags,
+                                             TagMatch match,
+                                             const IndexReadOptions& options) = 0;
+  // Streams every event of $all from `from` (inclusive) to the visitor without building pages;
+  // the visitor returns false to stop. For exports and bulk transfer.
+  virtual Status scan_all(Position from, const std::function<bool(const Event&)>& visitor) = 0;
+
+  // ---- Stream state ----
+  virtual Result<int64_t> get_version(const std::string& stream_id) = 0;  // -1 when absent
+  virtual Result<bool> exists(const std::string& stream_id) = 0;
+  virtual Result<StreamInfo> stream_info(const std::string& stream_id) = 0;
+  virtual Result<ListStreamsResult> list_streams(const ListStreamsOptions& options) = 0;
+
+  // Soft delete: reads say StreamDeleted; a later append continues after the old last version
+  // and only the new events are readable.
+  virtual Status delete_stream(const std::string& stream_id, ExpectedVersion expected) = 0;
+  // Permanent: reads and appends fail with StreamDeleted forever.
+  virtual Status tombstone_stream(const std::string& stream_id, ExpectedVersion expected) = 0;
+  // Versions below `before_version` become unreadable.
+  virtual Status truncate_before(const std::string& stream_id, int64_t before_version) = 0;
+  virtual Status set_stream_metadata(const std::string& stream_id,
+                                     const StreamMetadata& metadata) = 0;
+  virtual Result<StreamMetadata> get_stream_metadata(const std::string& stream_id) = 0;
+
+  // ---- Snapshots ----
+  virtual Status save_snapshot(const Snapshot& snapshot) = 0;  // overwrites (stream, version)
+  virtual Result<Snapshot> load_snapshot(const std::string& stream_id) = 0;  // latest
+  virtual Result<Snapshot> load_snapshot_at(const std::string& stream_id, int64_t version) = 0;
+  virtual Result<std::vector<Snapshot>> list_snapshots(const std::string& stream_id) = 0;
+  virtual Status delete_snapshots(const std::string& stream_id) = 0;
+  virtual Status delete_snapshot_at(const std::string& stream_id, int64_t version) = 0;
+  virtual Result<bool> snapshot_exists(const std::string& stream_id) = 0;
+  virtual Result<bool> snapshot_exists_at(const std::string& stream_id, int64_t version) = 0;
+
+  // ---- Operations ----
+  virtual StoreStats stats() = 0;
+  virtual const StoreOptions& options() const = 0;
+};
+
+}  // namespace reckon

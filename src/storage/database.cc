@@ -1,0 +1,117 @@
+#include "storage/database.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <filesystem>
+#include <vector>
+
+namespace reckon::storage {
+
+const char* cf_name(Cf cf) {
+  switch (cf) {
+    case Cf::kDefault: return "default";
+    case Cf::kEvents: return "events";
+    case Cf::kStreams: return "streams";
+    case Cf::kStreamIndex: return "stream_index";
+    case Cf::kTypeIndex: return "type_index";
+    case Cf::kTagIndex: return "tag_index";
+    case Cf::kEventIds: return "event_ids";
+    case Cf::kSnapshots: return "snapshots";
+    case Cf::kCount: break;
+  }
+  return "?";
+}
+
+Status from_rocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::ok();
+  std::string msg = std::string(context) + ": " + s.ToString();
+  if (s.IsCorruption()) return Status::corruption(msg);
+  if (s.IsIOError() || s.IsNoSpace()) return Status::io_error(msg);
+  if (s.IsInvalidArgument()) return Status::invalid_argument(msg);
+  if (s.IsBusy() || s.IsTryAgain()) return Status::unavailable(msg);
+  return Status::internal(msg);
+}
+
+namespace {
+
+rocksdb::ColumnFamilyOptions cf_options(Cf cf, const std::shared_ptr<rocksdb::Cache>& cache,
+                                        const StoreOptions& o) {
+  rocksdb::ColumnFamilyOptions opts;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Index and filter blocks live in the (bounded) block cache, not in unbounded heap.
+  table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+  table.block_size = cf == Cf::kEvents ? 32 * 1024 : 8 * 1024;
+  if (cf == Cf::kEventIds || cf == Cf::kStreams || cf == Cf::kStreamIndex) {
+    // Point lookups: idempotency checks, stream heads, version -> position.
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  }
+  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  opts.compression = rocksdb::kLZ4Compression;
+  opts.bottommost_compression = rocksdb::kZSTD;
+  opts.level_compaction_dynamic_level_bytes = true;
+  opts.write_buffer_size = cf == Cf::kEvents ? 64ull << 20 : 32ull << 20;
+  opts.max_write_buffer_number = 3;
+  (void)o;
+  return opts;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::open(const StoreOptions& o) {
+  std::unique_ptr<Database> d(new Database());
+  d->path_ = o.data_dir;
+  std::error_code ec;
+  if (o.create_if_missing) std::filesystem::create_directories(o.data_dir, ec);
+  if (ec) return Status::io_error("cannot create data dir '" + o.data_dir + "': " + ec.message());
+
+  d->cache_ = rocksdb::NewLRUCache(o.block_cache_bytes, /*num_shard_bits=*/6,
+                                   /*strict_capacity_limit=*/false,
+                                   /*high_pri_pool_ratio=*/0.2);
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = o.create_if_missing;
+  db_opts.create_missing_column_families = true;
+  db_opts.paranoid_checks = true;
+  db_opts.max_background_jobs = 2;
+  db_opts.bytes_per_sync = 1 << 20;
+  db_opts.wal_bytes_per_sync = 0;
+  db_opts.max_total_wal_size = 512ull << 20;
+  db_opts.keep_log_file_num = 5;
+  db_opts.max_open_files = 1024;
+  // All memtables of all column families together stay within the budget.
+  db_opts.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(o.memtable_budget_bytes);
+  // Tolerate a torn last WAL record (kill -9 mid-write); acknowledged writes were fsynced
+  // completely before the ack, so they are never in the torn tail.
+  db_opts.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    auto cf = static_cast<Cf>(i);
+    descriptors.emplace_back(cf_name(cf), cf_options(cf, d->cache_, o));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_opts, o.data_dir, descriptors, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, "opening store at '" + o.data_dir + "'");
+  d->db_.reset(raw);
+  for (size_t i = 0; i < handles.size(); ++i) d->handles_[i] = handles[i];
+  return d;
+}
+
+Database::~Database() {
+  if (!db_) return;
+  for (auto* h : handles_)
+    if (h) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+uint64_t Database::block_cache_usage() const { return cache_ ? cache_->GetUsage() : 0; }
+
+}  // namespace reckon::storage

@@ -1,0 +1,445 @@
+#include "storage/event_reader.h"
+
+#include <rocksdb/iterator.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "core/event_filter.h"
+#include "storage/keys.h"
+
+namespace reckon::storage {
+namespace {
+
+// A RocksDB snapshot released when the read ends.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
+  ~ReadSnapshot() { db_->ReleaseSnapshot(snap_); }
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+// Walks the positions of one name in an index (`name \0 u64be(position)`), in either
+// direction, bounded to that name's keys.
+class IndexCursor {
+ public:
+  IndexCursor(Database& db, Cf cf, const rocksdb::Snapshot* snap, const std::string& name,
+              Direction dir)
+      : name_(name), lower_(name_prefix(name)), upper_(name_upper_bound(name)), dir_(dir) {
+    lower_slice_ = rocksdb::Slice(lower_);
+    upper_slice_ = rocksdb::Slice(upper_);
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    ro.iterate_lower_bound = &lower_slice_;
+    ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db.db()->NewIterator(ro, db.cf(cf)));
+  }
+
+  // Forward: first position >= p. Backward: last position <= p.
+  void seek(Position p) {
+    if (dir_ == Direction::kForward) {
+      it_->Seek(name_key(name_, p));
+    } else {
+      it_->SeekForPrev(name_key(name_, p));
+    }
+  }
+  void advance() { dir_ == Direction::kForward ? it_->Next() : it_->Prev(); }
+  bool valid() const { return it_->Valid(); }
+  Position position() const { return name_key_suffix(it_->key().ToStringView()); }
+  Status status() const { return from_rocks(it_->status(), "reading index"); }
+
+ private:
+  std::string name_, lower_, upper_;
+  rocksdb::Slice lower_slice_, upper_slice_;
+  Direction dir_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+// True when a comes before b in the read direction.
+bool before(Position a, Position b, Direction d) { return d == Direction::kForward ? a < b : a > b; }
+
+Position start_position(Position from, Direction d) {
+  if (d == Direction::kForward) return from == 0 ? 1 : from;
+  return from;
+}
+
+Status check_names(const std::vector<std::string>& names, const char* what) {
+  if (names.empty()) return Status::invalid_argument(std::string("at least one ") + what + " is required");
+  for (const auto& n : names) {
+    if (n.empty() || n.find('\0') != std::string::npos) {
+      return Status::invalid_argument(std::string(what) + " must be non-empty and without NUL");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status EventReader::fetch_events(const rocksdb::Snapshot* snap,
+                                 const std::vector<Position>& positions, std::vector<Event>& out) {
+  if (positions.empty()) return Status::ok();
+  std::vector<std::string> keys;
+  keys.reserve(positions.size());
+  for (Position p : positions) keys.push_back(position_key(p));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  db_.db()->MultiGet(ro, db_.cf(Cf::kEvents), slices.size(), slices.data(), values.data(),
+                     statuses.data(), /*sorted_input=*/false);
+  out.reserve(out.size() + positions.size());
+  EventView view;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      return Status::corruption("index points at missing event at position " +
+                                std::to_string(positions[i]));
+    }
+    RECKON_RETURN_IF_ERROR(from_rocks(statuses[i], "reading event"));
+    RECKON_RETURN_IF_ERROR(decode_event(values[i].ToStringView(), view));
+    out.push_back(to_event(view, positions[i]));
+  }
+  return Status::ok();
+}
+
+Result<std::optional<StreamHead>> EventReader::head(const std::string& stream) {
+  std::string value;
+  auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kStreams), stream, &value);
+  if (s.IsNotFound()) return std::optional<StreamHead>();
+  RECKON_RETURN_IF_ERROR(from_rocks(s, "reading stream head"));
+  StreamHead h;
+  RECKON_RETURN_IF_ERROR(decode_head(value, h));
+  return std::optional<StreamHead>(std::move(h));
+}
+
+Result<ReadStreamResult> EventReader::read_stream(const std::string& stream,
+                                                  const ReadStreamOptions& o, int64_t now_us) {
+  if (o.direction == Direction::kForward && o.from_version < 0) {
+    return Status::invalid_argument("from_version must be >= 0 for a forward read");
+  }
+  if (o.direction == Direction::kBackward && o.from_version < 0 && o.from_version != kNoVersion) {
+    return Status::invalid_argument("from_version must be >= 0 (or the end) for a backward read");
+  }
+  ReadSnapshot snap(db_.db());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  std::string value;
+  auto s = db_.db()->Get(ro, db_.cf(Cf::kStreams), stream, &value);
+  if (s.IsNotFound()) return Status::stream_not_found(stream);
+  RECKON_RETURN_IF_ERROR(from_rocks(s, "reading stream head"));
+  StreamHead head;
+  RECKON_RETURN_IF_ERROR(decode_head(value, head));
+  if (head.state != StreamState::kLive) return Status::stream_deleted(stream);
+  if (head.last_version < 0) return Status::stream_not_found(stream);
+
+  ReadStreamResult result;
+  result.last_version = head.last_version;
+  const uint64_t count = clamp_count(o.max_count);
+  int64_t floor = head.visible_floor();
+  if (head.metadata.max_count) {
+    floor = std::max<int64_t>(floor, head.last_version - static_cast<int64_t>(*head.metadata.max_count) + 1);
+  }
+  const int64_t min_created_us =
+      head.metadata.max_age_seconds
+          ? now_us - static_cast<int64_t>(*head.metadata.max_age_seconds) * 1'000'000
+          : INT64_MIN;
+
+  const bool forward = o.direction == Direction::kForward;
+  int64_t start = forward ? std::max(o.from_version, floor)
+                          : (o.from_version < 0 ? head.last_version
+                                                : std::min(o.from_version, head.last_version));
+  result.end_of_stream = true;
+  result.next_version = kNoVersion;
+  if (count == 0 || (forward && start > head.last_version) || (!forward && start < floor)) {
+    return result;
+  }
+
+  const std::string lower = name_prefix(stream), upper = name_upper_bound(stream);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kStreamIndex)));
+  std::vector<Position> positions;
+  int64_t last_seen = start;
+  if (forward) {
+    it->Seek(name_key(stream, static_cast<uint64_t>(start)));
+  } else {
+    it->SeekForPrev(name_key(stream, static_cast<uint64_t>(start)));
+  }
+  for (; it->Valid() && positions.size() < count; forward ? it->Next() : it->Prev()) {
+    const int64_t version = static_cast<int64_t>(name_key_suffix(it->key().ToStringView()));
+    if (!forward && version < floor) break;
+    if (it->value().size() != 8) return Status::corruption("stream index entry has wrong size");
+    positions.push_back(enc::load_u64_be(it->value().data()));
+    last_seen = version;
+  }
+  RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "reading stream index"));
+  RECKON_RETURN_IF_ERROR(fetch_events(snap.get(), positions, result.events));
+
+  // max_age hides the oldest events; created_us only grows with position, so they form the
+  // front of a forward page and the tail of a backward one.
+  if (min_created_us != INT64_MIN) {
+    auto& ev = result.events;
+    ev.erase(std::remove_if(ev.begin(), ev.end(),
+                            [&](const Event& e) { return e.created_us < min_created_us; }),
+             ev.end());
+  }
+  if (positions.size() == count) {
+    const int64_t next = forward ? last_seen + 1 : last_seen - 1;
+    if (forward ? next <= head.last_version : next >= floor) {
+      result.next_version = next;
+      result.end_of_stream = false;
+    }
+  }
+  return result;
+}
+
+Result<ReadAllResult> EventReader::read_all(const ReadAllOptions& o) {
+  RECKON_ASSIGN_OR_RETURN(auto filter, CompiledFilter::compile(o.filter));
+  const uint64_t count = clamp_count(o.max_count);
+  ReadAllResult result;
+  result.end = true;
+  if (count == 0) {
+    result.end = false;
+    result.next_position = o.from_position;
+    return result;
+  }
+  ReadSnapshot snap(db_.db());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kEvents)));
+  const bool forward = o.direction == Direction::kForward;
+  const Position start = start_position(o.from_position, o.direction);
+  if (!forward && start == 0) return result;
+  if (forward) {
+    it->Seek(position_key(start));
+  } else {
+    it->SeekForPrev(position_key(start));
+  }
+  uint64_t scanned = 0;
+  EventView view;
+  for (; it->Valid(); forward ? it->Next() : it->Prev()) {
+    const Position p = enc::load_u64_be(it->key().data());
+    if (result.events.size() == count || (o.max_scan && scanned == o.max_scan)) {
+      result.end = false;
+      result.next_position = p;
+      break;
+    }
+    ++scanned;
+    RECKON_RETURN_IF_ERROR(decode_event(it->value().ToStringView(), view));
+    if (!filter->accepts_everything()) {
+      if (!filter->matches_stream(view.stream_id) || !filter->matches_type(view.event_type)) continue;
+      if (!filter->matches_tags(view.tags)) continue;
+    }
+    result.events.push_back(to_event(view, p));
+  }
+  RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "reading $all"));
+  return result;
+}
+
+Status EventReader::scan_all(Position from, const std::function<bool(const Event&)>& visitor) {
+  ReadSnapshot snap(db_.db());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;  // a full scan must not evict the working set
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kEvents)));
+  EventView view;
+  for (it->Seek(position_key(start_position(from, Direction::kForward))); it->Valid(); it->Next()) {
+    RECKON_RETURN_IF_ERROR(decode_event(it->value().ToStringView(), view));
+    if (!visitor(to_event(view, enc::load_u64_be(it->key().data())))) return Status::ok();
+  }
+  return from_rocks(it->status(), "scanning $all");
+}
+
+Result<ReadAllResult> EventReader::read_by_types(const std::vector<std::string>& types,
+                                                 const IndexReadOptions& o) {
+  RECKON_RETURN_IF_ERROR(check_names(types, "event type"));
+  // A union: the same k-way merge as tags with kAny (an event has one type, so no overlap).
+  ReadSnapshot snap(db_.db());
+  const uint64_t count = clamp_count(o.max_count);
+  const Position start = start_position(o.from_position, o.direction);
+  std::vector<std::unique_ptr<IndexCursor>> cursors;
+  for (const auto& t : types) {
+    cursors.push_back(std::make_unique<IndexCursor>(db_, Cf::kTypeIndex, snap.get(), t, o.direction));
+    cursors.back()->seek(start);
+  }
+  ReadAllResult result;
+  std::vector<Position> positions;
+  while (true) {
+    IndexCursor* best = nullptr;
+    for (auto& c : cursors) {
+      if (c->valid() && (!best || before(c->position(), best->position(), o.direction))) best = c.get();
+    }
+    for (auto& c : cursors) RECKON_RETURN_IF_ERROR(c->status());
+    if (!best) break;
+    const Position p = best->position();
+    if (positions.size() == count) {
+      result.end = false;
+      result.next_position = p;
+      break;
+    }
+    if (positions.empty() || positions.back() != p) positions.push_back(p);
+    // Advance every cursor at p (duplicates are impossible for types, possible for tags).
+    for (auto& c : cursors)
+      if (c->valid() && c->position() == p) c->advance();
+  }
+  RECKON_RETURN_IF_ERROR(fetch_events(snap.get(), positions, result.events));
+  return result;
+}
+
+Result<ReadAllResult> EventReader::read_by_tags(const std::vector<std::string>& tags, TagMatch match,
+                                                const IndexReadOptions& o) {
+  RECKON_RETURN_IF_ERROR(check_names(tags, "tag"));
+  ReadSnapshot snap(db_.db());
+  const uint64_t count = clamp_count(o.max_count);
+  const Position start = start_position(o.from_position, o.direction);
+  std::vector<std::unique_ptr<IndexCursor>> cursors;
+  for (const auto& t : tags) {
+    cursors.push_back(std::make_unique<IndexCursor>(db_, Cf::kTagIndex, snap.get(), t, o.direction));
+    cursors.back()->seek(start);
+  }
+  ReadAllResult result;
+  std::vector<Position> positions;
+  auto finish_page = [&](Position next) {
+    result.end = false;
+    result.next_position = next;
+  };
+  if (match == TagMatch::kAny) {
+    while (true) {
+      IndexCursor* best = nullptr;
+      for (auto& c : cursors)
+        if (c->valid() && (!best || before(c->position(), best->position(), o.direction))) best = c.get();
+      for (auto& c : cursors) RECKON_RETURN_IF_ERROR(c->status());
+      if (!best) break;
+      const Position p = best->position();
+      if (positions.size() == count) {
+        finish_page(p);
+        break;
+      }
+      positions.push_back(p);
+      for (auto& c : cursors)
+        if (c->valid() && c->position() == p) c->advance();
+    }
+  } else {
+    // Leapfrog intersection: move every cursor to the furthest candidate until all agree.
+    while (true) {
+      bool exhausted = false;
+      Position target = 0;
+      bool have_target = false;
+      for (auto& c : cursors) {
+        RECKON_RETURN_IF_ERROR(c->status());
+        if (!c->valid()) {
+          exhausted = true;
+          break;
+        }
+        if (!have_target || before(target, c->position(), o.direction)) target = c->position();
+        have_target = true;
+      }
+      if (exhausted) break;
+      bool agreed = true;
+      for (auto& c : cursors) {
+        if (c->position() != target) {
+          c->seek(target);
+          agreed = false;
+        }
+      }
+      if (!agreed) continue;
+      if (positions.size() == count) {
+        finish_page(target);
+        break;
+      }
+      positions.push_back(target);
+      for (auto& c : cursors) c->advance();
+    }
+  }
+  RECKON_RETURN_IF_ERROR(fetch_events(snap.get(), positions, result.events));
+  return result;
+}
+
+Result<ListStreamsResult> EventReader::list_streams(const ListStreamsOptions& o) {
+  ReadSnapshot snap(db_.db());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kStreams)));
+  const uint64_t limit = clamp_count(o.limit);
+  ListStreamsResult result;
+  if (!o.after.empty() && o.after >= o.prefix) {
+    it->Seek(o.after);
+    if (it->Valid() && it->key().ToStringView() == o.after) it->Next();
+  } else {
+    it->Seek(o.prefix);
+  }
+  for (; it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (!key.starts_with(o.prefix)) break;
+    StreamHead h;
+    RECKON_RETURN_IF_ERROR(decode_head(it->value().ToStringView(), h));
+    const bool live = h.state == StreamState::kLive && h.last_version >= 0;
+    if (!live && !o.include_deleted) continue;
+    if (result.streams.size() == limit) {
+      result.next_after = result.streams.back().stream_id;
+      break;
+    }
+    result.streams.push_back(
+        StreamInfo{std::string(key), h.last_version, h.state, h.last_position, h.metadata});
+  }
+  RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "listing streams"));
+  return result;
+}
+
+Result<Snapshot> EventReader::load_snapshot(const std::string& stream, std::optional<int64_t> version) {
+  if (version && *version < 0) return Status::invalid_argument("snapshot version must be >= 0");
+  std::string key, value;
+  if (version) {
+    key = name_key(stream, static_cast<uint64_t>(*version));
+    auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kSnapshots), key, &value);
+    if (s.IsNotFound()) {
+      return Status::not_found("no snapshot of stream '" + stream + "' at version " +
+                               std::to_string(*version));
+    }
+    RECKON_RETURN_IF_ERROR(from_rocks(s, "reading snapshot"));
+  } else {
+    const std::string lower = name_prefix(stream);
+    rocksdb::Slice lower_slice(lower);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kSnapshots)));
+    it->SeekForPrev(name_key(stream, UINT64_MAX));
+    RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "reading snapshot"));
+    if (!it->Valid() || !it->key().ToStringView().starts_with(lower)) {
+      return Status::not_found("no snapshot of stream '" + stream + "'");
+    }
+    key = it->key().ToString();
+    value = it->value().ToString();
+  }
+  SnapshotRecord rec;
+  RECKON_RETURN_IF_ERROR(decode_snapshot(value, rec));
+  return Snapshot{stream, static_cast<int64_t>(name_key_suffix(key)), std::move(rec.data),
+                  std::move(rec.metadata), rec.created_us};
+}
+
+Result<std::vector<Snapshot>> EventReader::list_snapshots(const std::string& stream) {
+  const std::string lower = name_prefix(stream), upper = name_upper_bound(stream);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kSnapshots)));
+  std::vector<Snapshot> out;
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    SnapshotRecord rec;
+    RECKON_RETURN_IF_ERROR(decode_snapshot(it->value().ToStringView(), rec));
+    out.push_back(Snapshot{stream, static_cast<int64_t>(name_key_suffix(it->key().ToStringView())),
+                           std::move(rec.data), std::move(rec.metadata), rec.created_us});
+  }
+  RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "listing snapshots"));
+  return out;
+}
+
+}  // namespace reckon::storage

@@ -1,0 +1,69 @@
+// Key layout of the RocksDB column families (docs/STORAGE.md). Integers are big-endian so that
+// byte order is numeric order. Names (streams, types, tags) never contain NUL, so
+// `name + '\0'` is an exact, order-preserving prefix for all keys of one name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/encoding.h"
+#include "reckon/types.h"
+
+namespace reckon::storage {
+
+// Column family names; their order is the order of Database::cf handles.
+enum class Cf : int {
+  kDefault = 0,    // system keys: "state"
+  kEvents,         // u64be(position) -> EventRecord
+  kStreams,        // stream_id -> StreamHead
+  kStreamIndex,    // stream_id \0 u64be(version) -> u64be(position)
+  kTypeIndex,      // event_type \0 u64be(position) -> ""
+  kTagIndex,       // tag \0 u64be(position) -> ""
+  kEventIds,       // uuid (16 bytes) -> u64be(position)
+  kSnapshots,      // stream_id \0 u64be(version) -> SnapshotRecord
+  kCount
+};
+const char* cf_name(Cf cf);
+
+inline constexpr std::string_view kStateKey = "state";
+
+inline std::string position_key(Position p) {
+  std::string k;
+  enc::put_u64_be(k, p);
+  return k;
+}
+
+// `name \0 u64be(n)`: stream index, type/tag index and snapshot keys.
+inline std::string name_key(std::string_view name, uint64_t n) {
+  std::string k;
+  k.reserve(name.size() + 9);
+  k.append(name);
+  k.push_back('\0');
+  enc::put_u64_be(k, n);
+  return k;
+}
+
+inline std::string name_prefix(std::string_view name) {
+  std::string k(name);
+  k.push_back('\0');
+  return k;
+}
+
+// Exclusive upper bound of every key of `name`.
+inline std::string name_upper_bound(std::string_view name) {
+  std::string k(name);
+  k.push_back('\1');
+  return k;
+}
+
+// The trailing integer of a name_key; the caller has checked the prefix.
+inline uint64_t name_key_suffix(std::string_view key) {
+  return enc::load_u64_be(key.data() + key.size() - 8);
+}
+
+inline std::string_view uuid_key(const Uuid& id) {
+  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
+}
+
+}  // namespace reckon::storage

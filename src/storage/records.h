@@ -1,0 +1,68 @@
+// Encodings of the values stored in RocksDB (docs/STORAGE.md): events, stream heads,
+// snapshots and the system state. Every record starts with a format byte; decoders return
+// Corruption instead of guessing when bytes do not decode.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reckon/types.h"
+
+namespace reckon::storage {
+
+inline constexpr uint8_t kRecordFormat = 1;
+
+// A stored event seen without copying: views into the encoded record.
+struct EventView {
+  Uuid event_id;
+  std::string_view event_type;
+  std::string_view stream_id;
+  int64_t version = 0;
+  int64_t created_us = 0;
+  std::string_view data;
+  ContentType data_content_type = ContentType::kJson;
+  std::string_view metadata;
+  ContentType metadata_content_type = ContentType::kJson;
+  std::vector<std::string_view> tags;
+};
+
+void encode_event(std::string& out, const EventView& e);
+Status decode_event(std::string_view bytes, EventView& out);
+Event to_event(const EventView& v, Position position);
+
+// The explicitly stored head of a stream. Never derived by counting events.
+struct StreamHead {
+  int64_t last_version = kNoVersion;  // highest version ever written
+  StreamState state = StreamState::kLive;
+  Position last_position = 0;
+  int64_t deleted_before = 0;  // a soft delete hides versions below this
+  StreamMetadata metadata;
+
+  // Lowest readable version from truncation and deletes (max_count and max_age aside).
+  int64_t visible_floor() const {
+    int64_t tb = metadata.truncate_before.value_or(0);
+    return tb > deleted_before ? tb : deleted_before;
+  }
+};
+void encode_head(std::string& out, const StreamHead& h);
+Status decode_head(std::string_view bytes, StreamHead& out);
+
+struct SnapshotRecord {
+  std::string data;
+  std::string metadata;
+  int64_t created_us = 0;
+};
+void encode_snapshot(std::string& out, const SnapshotRecord& s);
+Status decode_snapshot(std::string_view bytes, SnapshotRecord& out);
+
+// The state machine's durable progress, written with every commit.
+struct SystemState {
+  uint64_t applied_index = 0;
+  Position last_position = 0;
+  int64_t last_created_us = 0;
+};
+void encode_state(std::string& out, const SystemState& s);
+Status decode_state(std::string_view bytes, SystemState& out);
+
+}  // namespace reckon::storage

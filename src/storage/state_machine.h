@@ -1,0 +1,102 @@
+// StateMachine: the one deterministic function that changes a store. apply(command, index)
+// decodes a command (storage/command.h), checks it against the current state (expected
+// versions, idempotency, conditions) and stages every write in an ApplyBatch; commit() writes
+// the batch, with the applied index and position high-water mark, as one atomic RocksDB write.
+//
+// Several commands may be applied into one batch before a commit (group commit): apply reads
+// through the batch's pending state, so each command sees the effects of those before it. A
+// command that fails stages nothing. Given the same committed state and the same commands,
+// every replica produces the same bytes.
+//
+// Thread-safety: apply and commit must be called by one thread at a time (the committer, or
+// later the Raft apply thread). Readers never touch the state machine; they read RocksDB.
+#pragma once
+
+#include <rocksdb/write_batch.h>
+
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/command.h"
+#include "storage/database.h"
+#include "storage/head_cache.h"
+#include "storage/records.h"
+
+namespace reckon::storage {
+
+struct UuidHash {
+  size_t operator()(const Uuid& u) const {
+    uint64_t a, b;
+    std::memcpy(&a, u.bytes.data(), 8);
+    std::memcpy(&b, u.bytes.data() + 8, 8);
+    return std::hash<uint64_t>()(a ^ (b * 0x9E3779B97F4A7C15ull));
+  }
+};
+
+// Where an existing event id lives: enough to answer an idempotent retry.
+struct EventLocation {
+  Position position = 0;
+  std::string stream_id;
+  int64_t version = 0;
+  int64_t created_us = 0;
+};
+
+class ApplyBatch {
+ public:
+  size_t commands() const { return commands_; }
+  size_t bytes() const { return batch_.GetDataSize(); }
+
+ private:
+  friend class StateMachine;
+  // Views into command bytes, which the caller keeps alive until the batch is committed.
+  struct PendingEvent {
+    Position position;
+    std::string_view event_type;
+    std::vector<std::string_view> tags;
+  };
+  rocksdb::WriteBatch batch_;
+  std::unordered_map<std::string, StreamHead> heads_;
+  std::unordered_map<Uuid, EventLocation, UuidHash> ids_;
+  std::vector<PendingEvent> events_;  // for conditions checked later in the same batch
+  SystemState state_;
+  size_t commands_ = 0;
+};
+
+class StateMachine {
+ public:
+  StateMachine(Database& db, size_t head_cache_entries);
+
+  // Reads the committed SystemState; call once before the first apply.
+  Status load();
+
+  ApplyBatch begin() const;
+  // `command` must stay alive until the batch is committed or dropped.
+  CommandResult apply(std::string_view command, uint64_t index, ApplyBatch& batch);
+  // Writes the batch atomically (fsync when `sync`). On success the batch becomes the
+  // committed state; on failure nothing of it is published.
+  Status commit(ApplyBatch& batch, bool sync);
+
+  const SystemState& committed() const { return state_; }
+
+ private:
+  Result<StreamHead> load_head(const std::string& stream, ApplyBatch& b);
+  Result<std::optional<EventLocation>> find_event_id(const Uuid& id, ApplyBatch& b);
+
+  CommandResult apply_append(DecodedCommand& c, ApplyBatch& b);
+  Status apply_delete(const DecodedCommand& c, ApplyBatch& b);
+  Status apply_set_metadata(const DecodedCommand& c, ApplyBatch& b);
+  Status apply_snapshot(const DecodedCommand& c, ApplyBatch& b);
+  Status check_condition(const AppendCondition& cond, ApplyBatch& b);
+  void stage_head(const std::string& stream, const StreamHead& head, ApplyBatch& b);
+
+  Database& db_;
+  HeadCache heads_;
+  SystemState state_;
+};
+
+}  // namespace reckon::storage

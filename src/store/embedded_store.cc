@@ -1,0 +1,263 @@
+// EmbeddedStore: reckon::Store on one process. Validates input on the caller's thread, encodes
+// a command, and hands it to the CommitQueue (group commit into the state machine); reads go to
+// the EventReader. Until the Raft issue lands, this is also the single-node write path.
+#include <algorithm>
+#include <set>
+
+#include "core/validation.h"
+#include "reckon/clock.h"
+#include "reckon/store.h"
+#include "storage/command.h"
+#include "storage/database.h"
+#include "storage/event_reader.h"
+#include "storage/state_machine.h"
+#include "store/commit_queue.h"
+
+namespace reckon {
+namespace {
+
+using storage::CommandResult;
+
+class EmbeddedStore final : public Store {
+ public:
+  EmbeddedStore(StoreOptions options, std::unique_ptr<storage::Database> db)
+      : options_(std::move(options)),
+        clock_(options_.clock ? options_.clock : system_clock()),
+        db_(std::move(db)),
+        machine_(*db_, options_.stream_head_cache_entries),
+        queue_(machine_, options_.sync_writes, options_.max_commands_per_commit),
+        reader_(*db_, options_.limits) {}
+
+  ~EmbeddedStore() override { queue_.close(); }
+
+  Status init() { return machine_.load(); }
+
+  // ---- Appends ----
+  Result<AppendResult> append(const std::string& stream_id, ExpectedVersion expected,
+                              std::vector<NewEvent> events) override {
+    std::vector<StreamAppend> parts;
+    parts.push_back(StreamAppend{stream_id, expected, std::move(events)});
+    RECKON_ASSIGN_OR_RETURN(auto results, append_parts(std::move(parts), std::nullopt));
+    return std::move(results.front());
+  }
+
+  Result<std::vector<AppendResult>> append_multi(std::vector<StreamAppend> appends,
+                                                 std::optional<AppendCondition> condition) override {
+    return append_parts(std::move(appends), std::move(condition));
+  }
+
+  Result<AppendResult> append_if(const std::string& stream_id, ExpectedVersion expected,
+                                 std::vector<NewEvent> events, AppendCondition condition) override {
+    std::vector<StreamAppend> parts;
+    parts.push_back(StreamAppend{stream_id, expected, std::move(events)});
+    RECKON_ASSIGN_OR_RETURN(auto results, append_parts(std::move(parts), std::move(condition)));
+    return std::move(results.front());
+  }
+
+  // ---- Reads ----
+  Result<ReadStreamResult> read(const std::string& stream_id, const ReadStreamOptions& o) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    return reader_.read_stream(stream_id, o, clock_->now_us());
+  }
+  Result<ReadAllResult> read_all(const ReadAllOptions& o) override { return reader_.read_all(o); }
+  Result<ReadAllResult> read_by_event_types(const std::vector<std::string>& types,
+                                            const IndexReadOptions& o) override {
+    return reader_.read_by_types(types, o);
+  }
+  Result<ReadAllResult> read_by_tags(const std::vector<std::string>& tags, TagMatch match,
+                                     const IndexReadOptions& o) override {
+    return reader_.read_by_tags(tags, match, o);
+  }
+  Status scan_all(Position from, const std::function<bool(const Event&)>& visitor) override {
+    return reader_.scan_all(from, visitor);
+  }
+
+  // ---- Stream state ----
+  Result<int64_t> get_version(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    RECKON_ASSIGN_OR_RETURN(auto head, reader_.head(stream_id));
+    if (!head || head->state != StreamState::kLive) return kNoVersion;
+    return head->last_version;
+  }
+  Result<bool> exists(const std::string& stream_id) override {
+    RECKON_ASSIGN_OR_RETURN(int64_t v, get_version(stream_id));
+    return v >= 0;
+  }
+  Result<StreamInfo> stream_info(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    RECKON_ASSIGN_OR_RETURN(auto head, reader_.head(stream_id));
+    if (!head) return Status::stream_not_found(stream_id);
+    return StreamInfo{stream_id, head->last_version, head->state, head->last_position, head->metadata};
+  }
+  Result<ListStreamsResult> list_streams(const ListStreamsOptions& o) override {
+    return reader_.list_streams(o);
+  }
+
+  Status delete_stream(const std::string& stream_id, ExpectedVersion expected) override {
+    return delete_command(storage::CommandType::kDeleteStream, stream_id, expected);
+  }
+  Status tombstone_stream(const std::string& stream_id, ExpectedVersion expected) override {
+    return delete_command(storage::CommandType::kTombstoneStream, stream_id, expected);
+  }
+  Status truncate_before(const std::string& stream_id, int64_t before_version) override {
+    RECKON_RETURN_IF_ERROR(validation::check_user_stream(stream_id, options_.limits));
+    if (before_version < 0) return Status::invalid_argument("truncate_before needs a version >= 0");
+    return submit(storage::encode_truncate_command(stream_id, before_version)).status;
+  }
+  Status set_stream_metadata(const std::string& stream_id, const StreamMetadata& metadata) override {
+    RECKON_RETURN_IF_ERROR(validation::check_user_stream(stream_id, options_.limits));
+    RECKON_RETURN_IF_ERROR(validation::check_stream_metadata(metadata));
+    return submit(storage::encode_set_metadata_command(stream_id, metadata)).status;
+  }
+  Result<StreamMetadata> get_stream_metadata(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    RECKON_ASSIGN_OR_RETURN(auto head, reader_.head(stream_id));
+    if (!head) return StreamMetadata{};
+    return head->metadata;
+  }
+
+  // ---- Snapshots ----
+  Status save_snapshot(const Snapshot& s) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(s.stream_id, options_.limits));
+    if (s.version < 0) return Status::invalid_argument("snapshot version must be >= 0");
+    if (s.data.size() + s.metadata.size() > options_.limits.max_append_bytes) {
+      return Status::limit_exceeded("snapshot is larger than max_append_bytes (" +
+                                    std::to_string(options_.limits.max_append_bytes) + ")");
+    }
+    return submit(storage::encode_save_snapshot_command(clock_->now_us(), s)).status;
+  }
+  Result<Snapshot> load_snapshot(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    return reader_.load_snapshot(stream_id, std::nullopt);
+  }
+  Result<Snapshot> load_snapshot_at(const std::string& stream_id, int64_t version) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    return reader_.load_snapshot(stream_id, version);
+  }
+  Result<std::vector<Snapshot>> list_snapshots(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    return reader_.list_snapshots(stream_id);
+  }
+  Status delete_snapshots(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    return submit(storage::encode_delete_snapshots_command(stream_id)).status;
+  }
+  Status delete_snapshot_at(const std::string& stream_id, int64_t version) override {
+    RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
+    if (version < 0) return Status::invalid_argument("snapshot version must be >= 0");
+    return submit(storage::encode_delete_snapshot_at_command(stream_id, version)).status;
+  }
+  Result<bool> snapshot_exists(const std::string& stream_id) override {
+    return exists_or_not_found(load_snapshot(stream_id));
+  }
+  Result<bool> snapshot_exists_at(const std::string& stream_id, int64_t version) override {
+    return exists_or_not_found(load_snapshot_at(stream_id, version));
+  }
+
+  // ---- Operations ----
+  StoreStats stats() override {
+    StoreStats s;
+    const auto& st = machine_.committed();  // racy read of plain integers: for display only
+    s.applied_index = st.applied_index;
+    s.last_position = st.last_position;
+    s.commits = queue_.commits();
+    s.commands = queue_.commands();
+    auto* db = db_->db();
+    uint64_t v = 0;
+    for (int i = 0; i < static_cast<int>(storage::Cf::kCount); ++i) {
+      auto* cf = db_->cf(static_cast<storage::Cf>(i));
+      if (db->GetIntProperty(cf, "rocksdb.estimate-live-data-size", &v)) s.live_data_bytes += v;
+      if (db->GetIntProperty(cf, "rocksdb.total-sst-files-size", &v)) s.sst_bytes += v;
+      if (db->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &v)) s.memtable_bytes += v;
+    }
+    s.block_cache_bytes = db_->block_cache_usage();
+    return s;
+  }
+  const StoreOptions& options() const override { return options_; }
+
+ private:
+  CommandResult submit(std::string command) { return queue_.submit(std::move(command)); }
+
+  static Result<bool> exists_or_not_found(const Result<Snapshot>& r) {
+    if (r) return true;
+    if (r.code() == ErrorCode::kNotFound) return false;
+    return r.status();
+  }
+
+  Status delete_command(storage::CommandType type, const std::string& stream_id,
+                        ExpectedVersion expected) {
+    RECKON_RETURN_IF_ERROR(validation::check_user_stream(stream_id, options_.limits));
+    RECKON_RETURN_IF_ERROR(validation::check_expected_version(expected));
+    return submit(storage::encode_delete_command(type, stream_id, expected)).status;
+  }
+
+  Result<std::vector<AppendResult>> append_parts(std::vector<StreamAppend> parts,
+                                                 std::optional<AppendCondition> condition) {
+    if (parts.empty()) return Status::invalid_argument("an append needs at least one stream");
+    std::set<std::string_view> streams;
+    std::set<Uuid> ids;
+    uint64_t events = 0;
+    for (auto& p : parts) {
+      RECKON_RETURN_IF_ERROR(validation::check_user_stream(p.stream_id, options_.limits));
+      RECKON_RETURN_IF_ERROR(validation::check_expected_version(p.expected));
+      RECKON_RETURN_IF_ERROR(validation::check_events(p.events, options_.limits));
+      if (!streams.insert(p.stream_id).second) {
+        return Status::invalid_argument("stream '" + p.stream_id +
+                                        "' appears twice in one multi-stream append");
+      }
+      for (const auto& e : p.events) {
+        if (e.event_id && !ids.insert(*e.event_id).second) {
+          return Status::invalid_argument("event id " + e.event_id->to_string() +
+                                          " appears twice in one append");
+        }
+      }
+      events += p.events.size();
+    }
+    if (parts.size() > 1 && events > options_.limits.max_events_per_append) {
+      return Status::limit_exceeded("multi-stream append has " + std::to_string(events) +
+                                    " events; the limit is " +
+                                    std::to_string(options_.limits.max_events_per_append));
+    }
+    if (condition) {
+      for (const auto& item : condition->items) {
+        for (const auto& n : item.event_types) RECKON_RETURN_IF_ERROR(check_query_name(n));
+        for (const auto& n : item.tags) RECKON_RETURN_IF_ERROR(check_query_name(n));
+      }
+    }
+    std::string command = storage::encode_append_command(clock_->now_us(), parts, condition);
+    if (command.size() > options_.limits.max_append_bytes + (1u << 20)) {
+      return Status::limit_exceeded("append command is " + std::to_string(command.size()) +
+                                    " bytes; the limit is " +
+                                    std::to_string(options_.limits.max_append_bytes));
+    }
+    CommandResult r = submit(std::move(command));
+    if (!r.status.is_ok()) return r.status;
+    return std::move(r.appends);
+  }
+
+  static Status check_query_name(const std::string& n) {
+    if (n.empty() || n.find('\0') != std::string::npos) {
+      return Status::invalid_argument("condition types and tags must be non-empty, without NUL");
+    }
+    return Status::ok();
+  }
+
+  StoreOptions options_;
+  std::shared_ptr<Clock> clock_;
+  std::unique_ptr<storage::Database> db_;
+  storage::StateMachine machine_;
+  store::CommitQueue queue_;
+  storage::EventReader reader_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  if (options.data_dir.empty()) return Status::invalid_argument("data_dir must not be empty");
+  RECKON_ASSIGN_OR_RETURN(auto db, storage::Database::open(options));
+  auto store = std::make_unique<EmbeddedStore>(options, std::move(db));
+  RECKON_RETURN_IF_ERROR(store->init());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace reckon

@@ -1,0 +1,163 @@
+#include "storage/state_machine.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/iterator.h>
+
+#include <memory>
+
+#include "support/temp_dir.h"
+
+namespace reckon::storage {
+namespace {
+
+class StateMachineTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Database> open_db(const std::string& dir) {
+    StoreOptions o;
+    o.data_dir = dir;
+    auto db = Database::open(o);
+    EXPECT_TRUE(db) << db.status().to_string();
+    return std::move(db).value();
+  }
+
+  static std::string append_cmd(const std::string& stream, ExpectedVersion expected, int n,
+                                int64_t at_us = 1000) {
+    std::vector<StreamAppend> parts(1);
+    parts[0].stream_id = stream;
+    parts[0].expected = expected;
+    for (int i = 0; i < n; ++i) {
+      NewEvent e;
+      e.event_type = "T";
+      e.data = "{\"i\":" + std::to_string(i) + "}";
+      parts[0].events.push_back(std::move(e));
+    }
+    return encode_append_command(at_us, parts, std::nullopt);
+  }
+
+  // Every key/value of every column family, as one string: equal digests = equal stores.
+  static std::string digest(Database& db) {
+    std::string out;
+    for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+      std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf(i))));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        out += std::to_string(i) + ":" + it->key().ToString() + "=" + it->value().ToString() + ";";
+      }
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(StateMachineTest, CommandsInOneBatchSeeEachOther) {
+  auto db = open_db(dir_.sub("a"));
+  StateMachine sm(*db, 100);
+  ASSERT_TRUE(sm.load().is_ok());
+  ApplyBatch b = sm.begin();
+  std::string c1 = append_cmd("s", kExpectNoStream, 2), c2 = append_cmd("s", 1, 1),
+              c3 = append_cmd("s", kExpectNoStream, 1);
+  auto r1 = sm.apply(c1, 1, b);
+  auto r2 = sm.apply(c2, 2, b);
+  auto r3 = sm.apply(c3, 3, b);
+  ASSERT_TRUE(r1.status.is_ok());
+  ASSERT_TRUE(r2.status.is_ok()) << r2.status.to_string();
+  EXPECT_EQ(r2.appends[0].first_version, 2);
+  EXPECT_EQ(r2.appends[0].position, 3u);
+  EXPECT_EQ(r3.status.code(), ErrorCode::kWrongExpectedVersion);
+  ASSERT_TRUE(sm.commit(b, true).is_ok());
+  EXPECT_EQ(sm.committed().applied_index, 3u);
+  EXPECT_EQ(sm.committed().last_position, 3u);
+}
+
+TEST_F(StateMachineTest, AppliedIndexAndPositionSurviveReopen) {
+  {
+    auto db = open_db(dir_.sub("a"));
+    StateMachine sm(*db, 100);
+    ASSERT_TRUE(sm.load().is_ok());
+    ApplyBatch b = sm.begin();
+    std::string c = append_cmd("s", kExpectAny, 5);
+    ASSERT_TRUE(sm.apply(c, 41, b).status.is_ok());
+    ASSERT_TRUE(sm.commit(b, true).is_ok());
+  }
+  auto db = open_db(dir_.sub("a"));
+  StateMachine sm(*db, 100);
+  ASSERT_TRUE(sm.load().is_ok());
+  EXPECT_EQ(sm.committed().applied_index, 41u);
+  EXPECT_EQ(sm.committed().last_position, 5u);
+}
+
+TEST_F(StateMachineTest, UncommittedBatchChangesNothing) {
+  auto db = open_db(dir_.sub("a"));
+  StateMachine sm(*db, 100);
+  ASSERT_TRUE(sm.load().is_ok());
+  {
+    ApplyBatch b = sm.begin();
+    std::string c = append_cmd("s", kExpectAny, 1);
+    ASSERT_TRUE(sm.apply(c, 1, b).status.is_ok());
+  }  // dropped, as after a failed commit
+  ApplyBatch b = sm.begin();
+  std::string c = append_cmd("s", kExpectNoStream, 1);
+  auto r = sm.apply(c, 1, b);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.to_string();
+  EXPECT_EQ(r.appends[0].position, 1u);
+}
+
+TEST_F(StateMachineTest, SameCommandsGiveIdenticalReplicas) {
+  // Determinism: the property Raft replication relies on.
+  std::vector<std::string> commands;
+  commands.push_back(append_cmd("a", kExpectNoStream, 3, 500));
+  commands.push_back(append_cmd("b", kExpectAny, 2, 400));  // clock went backwards
+  commands.push_back(append_cmd("a", 1, 1, 600));            // fails: wrong version
+  commands.push_back(encode_delete_command(CommandType::kDeleteStream, "b", kExpectAny));
+  commands.push_back(append_cmd("b", kExpectNoStream, 1, 700));
+  commands.push_back(encode_save_snapshot_command(800, Snapshot{"a", 2, "{}", "", 0}));
+  std::string digests[2];
+  for (int replica = 0; replica < 2; ++replica) {
+    auto db = open_db(dir_.sub("r" + std::to_string(replica)));
+    StateMachine sm(*db, replica == 0 ? 0 : 100);  // with and without head cache
+    ASSERT_TRUE(sm.load().is_ok());
+    uint64_t index = 0;
+    // Replica 0 commits per command, replica 1 in one batch: same result.
+    if (replica == 0) {
+      for (auto& c : commands) {
+        ApplyBatch b = sm.begin();
+        sm.apply(c, ++index, b);
+        ASSERT_TRUE(sm.commit(b, false).is_ok());
+      }
+    } else {
+      ApplyBatch b = sm.begin();
+      for (auto& c : commands) sm.apply(c, ++index, b);
+      ASSERT_TRUE(sm.commit(b, false).is_ok());
+    }
+    digests[replica] = digest(*db);
+  }
+  EXPECT_FALSE(digests[0].empty());
+  EXPECT_EQ(digests[0], digests[1]);
+}
+
+TEST_F(StateMachineTest, CreatedTimeNeverGoesBackwards) {
+  auto db = open_db(dir_.sub("a"));
+  StateMachine sm(*db, 100);
+  ASSERT_TRUE(sm.load().is_ok());
+  ApplyBatch b = sm.begin();
+  std::string c1 = append_cmd("s", kExpectAny, 1, 5000), c2 = append_cmd("s", kExpectAny, 1, 3000);
+  auto r1 = sm.apply(c1, 1, b);
+  auto r2 = sm.apply(c2, 2, b);
+  EXPECT_EQ(r1.appends[0].created_us, 5000);
+  EXPECT_EQ(r2.appends[0].created_us, 5000);
+}
+
+TEST_F(StateMachineTest, GarbageCommandIsRefusedAndConsumesItsIndex) {
+  auto db = open_db(dir_.sub("a"));
+  StateMachine sm(*db, 100);
+  ASSERT_TRUE(sm.load().is_ok());
+  ApplyBatch b = sm.begin();
+  auto r = sm.apply("\x01\x01garbage", 7, b);
+  EXPECT_EQ(r.status.code(), ErrorCode::kCorruption);
+  ASSERT_TRUE(sm.commit(b, true).is_ok());
+  EXPECT_EQ(sm.committed().applied_index, 7u);
+  EXPECT_EQ(sm.committed().last_position, 0u);
+}
+
+}  // namespace
+}  // namespace reckon::storage
