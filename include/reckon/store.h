@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,14 @@ class Store {
   virtual Result<AppendResult> append_if(const std::string& stream_id, ExpectedVersion expected,
                                          std::vector<NewEvent> events,
                                          AppendCondition condition) = 0;
+
+  // Asynchronous append_multi, for servers: validation and encoding run on the calling thread;
+  // `done` runs once the outcome is durable (on the committer thread: it must not block), or
+  // at once on the calling thread for invalid input.
+  using AppendCallback = std::function<void(Result<std::vector<AppendResult>>)>;
+  virtual void append_multi_async(std::vector<StreamAppend> appends,
+                                  std::optional<AppendCondition> condition,
+                                  AppendCallback done) = 0;
 
   // ---- Reads ----
   virtual Result<ReadStreamResult> read(const std::string& stream_id,
@@ -93,7 +102,6 @@ class Store {
 
   // ---- Operations ----
   virtual StoreStats stats() = 0;
-  virtual const StoreOptions& options() const = 0;
 };
 
 }  // namespace reckon

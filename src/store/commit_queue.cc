@@ -1,58 +1,96 @@
 #include "store/commit_queue.h"
 
-#include <vector>
+#include <future>
 
 namespace reckon::store {
 
+CommitQueue::CommitQueue(storage::StateMachine& machine, bool sync, size_t max_group)
+    : machine_(machine), sync_(sync), max_group_(max_group == 0 ? 1 : max_group) {
+  thread_ = std::thread([this] { run(); });
+}
+
+CommitQueue::~CommitQueue() { close(); }
+
 void CommitQueue::close() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (failed_.is_ok()) failed_ = Status::unavailable("store is closed");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CommitQueue::submit_async(std::string command, Callback done) {
+  Status refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) {
+      refused = Status::unavailable("store is closed");
+    } else if (!failed_.is_ok()) {
+      refused = failed_;
+    } else {
+      queue_.push_back(Pending{std::move(command), std::move(done)});
+      if (queue_.size() == 1) wake_.notify_one();
+      return;
+    }
+  }
+  done(storage::CommandResult{refused, {}});
 }
 
 storage::CommandResult CommitQueue::submit(std::string command) {
-  Writer w;
-  w.command = std::move(command);
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!failed_.is_ok()) return {failed_, {}};
-  queue_.push_back(&w);
-  while (!w.done && &w != queue_.front()) w.cv.wait(lock);
-  if (w.done) return std::move(w.result);
+  std::promise<storage::CommandResult> promise;
+  auto future = promise.get_future();
+  submit_async(std::move(command),
+               [&promise](storage::CommandResult r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
 
-  // This writer leads: take the queue's head as one group.
-  std::vector<Writer*> group;
-  for (auto* q : queue_) {
-    if (group.size() == max_group_) break;
-    group.push_back(q);
-  }
-  Status failed = failed_;
-  lock.unlock();
-
-  if (failed.is_ok()) {
+void CommitQueue::run() {
+  std::vector<Pending> group, overflow;
+  std::vector<storage::CommandResult> results;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) return;  // closing and drained
+      group.swap(queue_);
+      if (group.size() > max_group_) {
+        // Keep the excess queued, in order, for the next round.
+        overflow.assign(std::make_move_iterator(group.begin() + max_group_),
+                        std::make_move_iterator(group.end()));
+        group.resize(max_group_);
+        overflow.insert(overflow.end(), std::make_move_iterator(queue_.begin()),
+                        std::make_move_iterator(queue_.end()));
+        queue_.swap(overflow);
+        overflow.clear();
+      }
+    }
+    results.clear();
     storage::ApplyBatch batch = machine_.begin();
     uint64_t index = machine_.committed().applied_index;
-    for (Writer* g : group) g->result = machine_.apply(g->command, ++index, batch);
+    for (auto& p : group) results.push_back(machine_.apply(p.command, ++index, batch));
     Status s = machine_.commit(batch, sync_);
-    if (!s.is_ok()) {
-      failed = Status::unavailable("writes refused after a failed commit (reopen the store): " +
-                                   s.to_string());
-      for (Writer* g : group) g->result = {s, {}};
-    } else {
+    if (s.is_ok()) {
       commits_.fetch_add(1, std::memory_order_relaxed);
       commands_.fetch_add(group.size(), std::memory_order_relaxed);
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      failed_ = Status::unavailable("writes refused after a failed commit (reopen the store): " +
+                                    s.to_string());
+      for (auto& r : results) r = storage::CommandResult{s, {}};
     }
-  } else {
-    for (Writer* g : group) g->result = {failed, {}};
+    for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
+    group.clear();
+    if (!s.is_ok()) {
+      // Fail everything still queued; later submits are refused at the door.
+      std::vector<Pending> rest;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        rest.swap(queue_);
+      }
+      for (auto& p : rest) p.done(storage::CommandResult{failed_, {}});
+    }
   }
-
-  lock.lock();
-  if (!failed.is_ok() && failed_.is_ok()) failed_ = failed;
-  for (Writer* g : group) {
-    queue_.pop_front();
-    g->done = true;
-    if (g != &w) g->cv.notify_one();
-  }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
-  return std::move(w.result);
 }
 
 }  // namespace reckon::store

@@ -1,20 +1,25 @@
-// CommitQueue: group commit for the embedded (single-process) write path. Writer threads
-// submit encoded commands; the first waiting writer becomes the committer, applies every
-// queued command into one ApplyBatch and commits it with a single synced write, then wakes the
-// others with their own results. Concurrent writers thus share one fsync, and apply stays
-// strictly sequential, exactly as a Raft apply loop will be.
+// CommitQueue: group commit for the embedded (single-process) write path. Any thread submits
+// an encoded command with a completion callback; one committer thread takes everything queued,
+// applies it into one ApplyBatch, commits it with a single synced write, then runs the
+// callbacks with each command's own result. Concurrent writers thus share one fsync, and apply
+// is strictly sequential on one thread — the shape the Raft apply loop will have.
 //
 // After a failed commit (disk full, EIO) the queue refuses writes with Unavailable until the
 // store is reopened: RocksDB cannot tell whether the failed batch reached the disk, and reopening
 // recovers a consistent state from the WAL.
-// Thread-safety: submit() may be called from any number of threads.
+//
+// Thread-safety: submit()/submit_async() from any thread. Callbacks run on the committer thread
+// and must not block. close() drains what is queued, then stops the thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "storage/state_machine.h"
 
@@ -22,33 +27,38 @@ namespace reckon::store {
 
 class CommitQueue {
  public:
-  CommitQueue(storage::StateMachine& machine, bool sync, size_t max_group)
-      : machine_(machine), sync_(sync), max_group_(max_group == 0 ? 1 : max_group) {}
+  using Callback = std::function<void(storage::CommandResult)>;
 
-  storage::CommandResult submit(std::string command);
+  CommitQueue(storage::StateMachine& machine, bool sync, size_t max_group);
+  ~CommitQueue();
+
+  void submit_async(std::string command, Callback done);
+  storage::CommandResult submit(std::string command);  // blocks until committed
+
+  // Commits what is queued, refuses anything after, and joins the committer thread.
+  void close();
 
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
 
-  // Refuse further writes (store closing).
-  void close();
-
  private:
-  struct Writer {
+  struct Pending {
     std::string command;
-    storage::CommandResult result;
-    bool done = false;
-    std::condition_variable cv;
+    Callback done;
   };
+  void run();
 
   storage::StateMachine& machine_;
   const bool sync_;
   const size_t max_group_;
   std::mutex mu_;
-  std::deque<Writer*> queue_;
-  Status failed_;  // set once a commit failed or the store closed
+  std::condition_variable wake_;
+  std::vector<Pending> queue_;
+  bool closing_ = false;
+  Status failed_;  // set once a commit failed; every later write gets it
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commands_{0};
+  std::thread thread_;
 };
 
 }  // namespace reckon::store

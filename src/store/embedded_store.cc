@@ -46,6 +46,16 @@ class EmbeddedStore final : public Store {
     return append_parts(std::move(appends), std::move(condition));
   }
 
+  void append_multi_async(std::vector<StreamAppend> appends, std::optional<AppendCondition> condition,
+                          AppendCallback done) override {
+    auto command = encode_append(appends, condition);
+    if (!command) return done(command.status());
+    queue_.submit_async(std::move(command).value(), [done = std::move(done)](CommandResult r) {
+      if (!r.status.is_ok()) return done(std::move(r.status));
+      done(std::move(r.appends));
+    });
+  }
+
   Result<AppendResult> append_if(const std::string& stream_id, ExpectedVersion expected,
                                  std::vector<NewEvent> events, AppendCondition condition) override {
     std::vector<StreamAppend> parts;
@@ -173,7 +183,6 @@ class EmbeddedStore final : public Store {
     s.block_cache_bytes = db_->block_cache_usage();
     return s;
   }
-  const StoreOptions& options() const override { return options_; }
 
  private:
   CommandResult submit(std::string command) { return queue_.submit(std::move(command)); }
@@ -193,6 +202,15 @@ class EmbeddedStore final : public Store {
 
   Result<std::vector<AppendResult>> append_parts(std::vector<StreamAppend> parts,
                                                  std::optional<AppendCondition> condition) {
+    RECKON_ASSIGN_OR_RETURN(std::string command, encode_append(parts, condition));
+    CommandResult r = submit(std::move(command));
+    if (!r.status.is_ok()) return r.status;
+    return std::move(r.appends);
+  }
+
+  // Validates an append and encodes its command (filling generated event ids).
+  Result<std::string> encode_append(std::vector<StreamAppend>& parts,
+                                    const std::optional<AppendCondition>& condition) {
     if (parts.empty()) return Status::invalid_argument("an append needs at least one stream");
     std::set<std::string_view> streams;
     std::set<Uuid> ids;
@@ -230,9 +248,7 @@ class EmbeddedStore final : public Store {
                                     " bytes; the limit is " +
                                     std::to_string(options_.limits.max_append_bytes));
     }
-    CommandResult r = submit(std::move(command));
-    if (!r.status.is_ok()) return r.status;
-    return std::move(r.appends);
+    return command;
   }
 
   static Status check_query_name(const std::string& n) {
