@@ -67,9 +67,7 @@ class StoreAppendTest : public testing::StoreTest {
   }
 };
 
-bool is_uuid_v7(const Uuid& u) {
-  return (u.bytes[6] >> 4) == 7 && (u.bytes[8] & 0xC0) == 0x80;
-}
+bool is_uuid_v7(const Uuid& u) { return (u.bytes[6] >> 4) == 7 && (u.bytes[8] & 0xC0) == 0x80; }
 
 // ---------------------------------------------------------------------------------------------
 // Versions, positions, fields
@@ -631,6 +629,36 @@ TEST_F(StoreAppendTest, AppendMultiWithFailingConditionWritesNothing) {
   EXPECT_EQ(*store().get_version("b"), 0);
 }
 
+TEST_F(StoreAppendTest, LargeEventUnderTheDefaultLimitRoundTrips) {
+  std::string big = "\"" + std::string(1'000'000, 'x') + "\"";
+  auto r = store().append("big", kExpectNoStream, one(make_event("Big", big)));
+  RECKON_ASSERT_OK(r);
+  auto events = StreamEvents("big");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data.size(), big.size());
+  EXPECT_TRUE(events[0].data == big);
+}
+
+TEST_F(StoreAppendTest, AppendMultiWritesNothingWhenOnePartHasAnIdempotencyConflict) {
+  auto used = make_events_with_ids(1);
+  RECKON_ASSERT_OK(store().append("x", kExpectAny, used));
+  auto before = Observe({"a", "b", "x"});
+  std::vector<StreamAppend> parts;
+  parts.push_back({"a", kExpectAny, make_events(2)});
+  parts.push_back({"b", kExpectAny, used});
+  RECKON_EXPECT_CODE(store().append_multi(parts), ErrorCode::kIdempotencyConflict);
+  ExpectUnchanged(before, {"a", "b", "x"});
+}
+
+TEST_F(StoreAppendTest, AppendMultiWithDuplicateIdsAcrossPartsIsInvalidArgument) {
+  Uuid id = Uuid::v7();
+  std::vector<StreamAppend> parts;
+  parts.push_back({"a", kExpectAny, one(make_event_with_id(id, "A"))});
+  parts.push_back({"b", kExpectAny, one(make_event_with_id(id, "B"))});
+  RECKON_EXPECT_CODE(store().append_multi(parts), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(AllEvents().empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conditional appends (append_if)
 
@@ -650,8 +678,8 @@ AppendCondition tags_condition(std::vector<std::string> tags, Position after = 0
 
 TEST_F(StoreAppendTest, AppendIfSucceedsWhenNoEventMatches) {
   MustAppend("a", kExpectAny, one(make_event("Other", "{}", {"k:1"})));
-  auto r = store().append_if("s", kExpectAny, make_events(1, "Booked"),
-                             types_condition({"Booked"}));
+  auto r =
+      store().append_if("s", kExpectAny, make_events(1, "Booked"), types_condition({"Booked"}));
   RECKON_ASSERT_OK(r);
   EXPECT_EQ(r->first_version, 0);
   EXPECT_EQ(r->position, 2u);
@@ -661,8 +689,9 @@ TEST_F(StoreAppendTest, AppendIfByTypeFailsWhenMatchingEventExistsInAnyStream) {
   MustAppend("elsewhere", kExpectAny, one(make_event("Booked")));
   MustAppend("s", kExpectAny, make_events(1, "Noise"));
   auto before = Observe({"s", "elsewhere"});
-  RECKON_EXPECT_CODE(store().append_if("s", kExpectAny, make_events(1), types_condition({"Booked"})),
-                     ErrorCode::kConditionFailed);
+  RECKON_EXPECT_CODE(
+      store().append_if("s", kExpectAny, make_events(1), types_condition({"Booked"})),
+      ErrorCode::kConditionFailed);
   ExpectUnchanged(before, {"s", "elsewhere"});
 }
 
@@ -690,8 +719,8 @@ TEST_F(StoreAppendTest, AppendIfByTagsRequiresEveryTagOfTheItem) {
       ErrorCode::kConditionFailed);
   ExpectUnchanged(before, {"a", "b", "s"});
   // No single event carries both course:2 and student:9.
-  RECKON_EXPECT_OK(
-      store().append_if("s", kExpectAny, make_events(1), tags_condition({"course:2", "student:9"})));
+  RECKON_EXPECT_OK(store().append_if("s", kExpectAny, make_events(1),
+                                     tags_condition({"course:2", "student:9"})));
   // No event carries student:1.
   RECKON_EXPECT_OK(
       store().append_if("s", kExpectAny, make_events(1), tags_condition({"student:1"})));
@@ -746,16 +775,14 @@ TEST_F(StoreAppendTest, AppendIfIgnoresMatchingEventsAtOrBeforeAfterPosition) {
   RECKON_EXPECT_CODE(
       store().append_if("s", kExpectAny, make_events(1), types_condition({"Booked"}, 2)),
       ErrorCode::kConditionFailed);
-  RECKON_EXPECT_CODE(
-      store().append_if("s", kExpectAny, make_events(1), tags_condition({"r:1"}, 2)),
-      ErrorCode::kConditionFailed);
+  RECKON_EXPECT_CODE(store().append_if("s", kExpectAny, make_events(1), tags_condition({"r:1"}, 2)),
+                     ErrorCode::kConditionFailed);
   EXPECT_EQ(*store().get_version("s"), kNoVersion);
 
   auto r = store().append_if("s", kExpectAny, make_events(1), types_condition({"Booked"}, 3));
   RECKON_ASSERT_OK(r);
   EXPECT_EQ(r->position, 6u);
-  RECKON_EXPECT_OK(
-      store().append_if("s", kExpectAny, make_events(1), tags_condition({"r:1"}, 4)));
+  RECKON_EXPECT_OK(store().append_if("s", kExpectAny, make_events(1), tags_condition({"r:1"}, 4)));
 
   // A new matching event after the position the caller read up to makes the decision stale.
   MustAppend("b", kExpectAny, one(make_event("Booked", "{}", {"r:1"})));  // position 8

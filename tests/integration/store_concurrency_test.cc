@@ -313,5 +313,74 @@ TEST_F(StoreConcurrencyTest, ConcurrentIdenticalRetriesWriteTheEventsOnce) {
   EXPECT_EQ(*store().get_version("once"), 2);
 }
 
+TEST_F(StoreConcurrencyTest, ConditionalAppendRaceHasExactlyOneWinner) {
+  // Every thread tries to book the same seat with a DCB condition read at position 0.
+  std::latch start(kThreads);
+  std::atomic<int> winners{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      AppendCondition cond;
+      cond.items.push_back(QueryItem{{"SeatBooked"}, {"seat:1"}});
+      cond.after_position = 0;
+      std::vector<NewEvent> evs;
+      evs.push_back(
+          make_event("SeatBooked", payload(t, 0), {"seat:1", "user:" + std::to_string(t)}));
+      start.arrive_and_wait();
+      auto r = store().append_if("booking-" + std::to_string(t), kExpectAny, std::move(evs), cond);
+      if (r.is_ok()) {
+        ++winners;
+      } else if (r.code() == ErrorCode::kConditionFailed) {
+        ++refused;
+      } else {
+        ADD_FAILURE() << r.status().to_string();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(winners.load(), 1);
+  EXPECT_EQ(refused.load(), kThreads - 1);
+  auto all = AllEvents();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].position, 1u);
+}
+
+TEST_F(StoreConcurrencyTest, MultiStreamAppendsFromManyThreadsKeepEveryStreamGapless) {
+  constexpr int kAppendsPerThread = 10;
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kAppendsPerThread; ++i) {
+        // Opposite stream orders in alternate threads: no lock-order deadlock allowed.
+        std::string first = t % 2 == 0 ? "left" : "right";
+        std::string second = t % 2 == 0 ? "right" : "left";
+        std::vector<StreamAppend> parts;
+        parts.push_back({first, kExpectAny, {}});
+        parts.back().events.push_back(make_event("M", payload(t, i)));
+        parts.push_back({second, kExpectAny, {}});
+        parts.back().events.push_back(make_event("M", payload(t, i)));
+        auto r = store().append_multi(std::move(parts));
+        if (!r.is_ok()) {
+          ADD_FAILURE() << r.status().to_string();
+          return;
+        }
+        // Parts get consecutive positions in part order.
+        EXPECT_EQ((*r)[1].first_position, (*r)[0].position + 1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const int total = kThreads * kAppendsPerThread;
+  for (const char* s : {"left", "right"}) {
+    auto events = StreamEvents(s);
+    EXPECT_EQ(versions_of(events), iota_versions(0, total - 1)) << s;
+    ExpectPerThreadOrder(events, kThreads, kAppendsPerThread, 1);
+  }
+  EXPECT_EQ(positions_of(AllEvents()), iota_positions(1, 2 * total));
+}
+
 }  // namespace
 }  // namespace reckon

@@ -78,8 +78,8 @@ class StoreReadTest : public testing::StoreTest {
     return out;
   }
 
-  std::vector<Position> Filtered(const EventFilter& f,
-                                 Direction dir = Direction::kForward, uint64_t max_count = 4096) {
+  std::vector<Position> Filtered(const EventFilter& f, Direction dir = Direction::kForward,
+                                 uint64_t max_count = 4096) {
     ReadAllOptions o;
     o.filter = f;
     o.direction = dir;
@@ -90,16 +90,22 @@ class StoreReadTest : public testing::StoreTest {
 
   // Ten events over several streams; positions 1..10 in this order.
   void AppendFilterFixture() {
-    MustAppend("order-1", kExpectAny, one(make_event("OrderPlaced", "{}", {"customer:1", "region:eu"})));
-    MustAppend("order-2", kExpectAny, one(make_event("OrderPlaced", "{}", {"customer:2", "region:us"})));
+    MustAppend("order-1", kExpectAny,
+               one(make_event("OrderPlaced", "{}", {"customer:1", "region:eu"})));
+    MustAppend("order-2", kExpectAny,
+               one(make_event("OrderPlaced", "{}", {"customer:2", "region:us"})));
     MustAppend("order-1", kExpectAny, one(make_event("OrderShipped", "{}", {"customer:1"})));
-    MustAppend("invoice-1", kExpectAny, one(make_event("InvoiceIssued", "{}", {"customer:1", "region:eu"})));
+    MustAppend("invoice-1", kExpectAny,
+               one(make_event("InvoiceIssued", "{}", {"customer:1", "region:eu"})));
     MustAppend("user-10", kExpectAny, one(make_event("UserRegistered", "{}")));
-    MustAppend("order-10", kExpectAny, one(make_event("OrderPlaced", "{}", {"customer:3", "region:eu"})));
+    MustAppend("order-10", kExpectAny,
+               one(make_event("OrderPlaced", "{}", {"customer:3", "region:eu"})));
     MustAppend("orderx", kExpectAny, one(make_event("OrderCancelled", "{}", {"customer:2"})));
-    MustAppend("invoice-2", kExpectAny, one(make_event("InvoiceIssued", "{}", {"customer:2", "region:us"})));
+    MustAppend("invoice-2", kExpectAny,
+               one(make_event("InvoiceIssued", "{}", {"customer:2", "region:us"})));
     MustAppend("user-11", kExpectAny, one(make_event("UserRenamed", "{}", {"region:eu"})));
-    MustAppend("order-2", kExpectAny, one(make_event("OrderShipped", "{}", {"customer:2", "region:us"})));
+    MustAppend("order-2", kExpectAny,
+               one(make_event("OrderShipped", "{}", {"customer:2", "region:us"})));
   }
 };
 
@@ -163,6 +169,12 @@ TEST_F(StoreReadTest, ReadBackwardFromAVersionIsInclusiveAndEndsAtZero) {
   EXPECT_EQ(versions_of(tail->events), (std::vector<int64_t>{2, 1, 0}));
   EXPECT_TRUE(tail->end_of_stream);
   EXPECT_EQ(tail->next_version, kNoVersion);
+
+  // A start beyond the last version reads from the last version down.
+  auto beyond = store().read("s", ReadStreamOptions{100, 2, Direction::kBackward});
+  RECKON_ASSERT_OK(beyond);
+  EXPECT_EQ(versions_of(beyond->events), (std::vector<int64_t>{9, 8}));
+  EXPECT_EQ(beyond->next_version, 7);
 }
 
 TEST_F(StoreReadTest, PagingForwardAndBackwardVisitsEveryVersionOnce) {
@@ -269,6 +281,15 @@ TEST_F(StoreReadTest, ReadAllBackwardFromEndPositionStartsAtTheLastEvent) {
   RECKON_ASSERT_OK(tail);
   EXPECT_EQ(positions_of(tail->events), (P{3, 2, 1}));
   EXPECT_TRUE(tail->end);
+
+  // A start beyond the last position is inclusive of everything before it.
+  o.from_position = 1000;
+  o.max_count = 2;
+  auto beyond = store().read_all(o);
+  RECKON_ASSERT_OK(beyond);
+  EXPECT_EQ(positions_of(beyond->events), (P{10, 9}));
+  EXPECT_FALSE(beyond->end);
+  EXPECT_EQ(beyond->next_position, 8u);
 }
 
 TEST_F(StoreReadTest, ReadAllPagingVisitsEveryPositionOnceInBothDirections) {
@@ -555,7 +576,8 @@ class StoreIndexReadTest : public StoreReadTest {
   P OracleTypes(const std::vector<std::string>& types, Direction dir, Position from) {
     P out;
     for (const auto& e : all_) {
-      if (std::find(types.begin(), types.end(), e.event_type) != types.end()) out.push_back(e.position);
+      if (std::find(types.begin(), types.end(), e.event_type) != types.end())
+        out.push_back(e.position);
     }
     return Clip(out, dir, from);
   }
@@ -597,9 +619,8 @@ TEST_F(StoreIndexReadTest, ReadByEventTypesEqualsFilteredReadAll) {
                                             << (dir == Direction::kForward ? "fwd" : "bwd")
                                             << " from=" << from << " page=" << page);
           IndexReadOptions o{from, page, dir};
-          auto got = PageIndex([&](const IndexReadOptions& io) {
-            return store().read_by_event_types(q, io);
-          }, o);
+          auto got = PageIndex(
+              [&](const IndexReadOptions& io) { return store().read_by_event_types(q, io); }, o);
           EXPECT_EQ(positions_of(got), OracleTypes(q, dir, from));
           for (const auto& e : got) {
             ASSERT_GE(e.position, 1u);
@@ -629,9 +650,8 @@ TEST_F(StoreIndexReadTest, ReadByTagsAnyAndAllEqualFilteredReadAll) {
                          << " dir=" << (dir == Direction::kForward ? "fwd" : "bwd")
                          << " from=" << from << " page=" << page);
             IndexReadOptions o{from, page, dir};
-            auto got = PageIndex([&](const IndexReadOptions& io) {
-              return store().read_by_tags(q, m, io);
-            }, o);
+            auto got = PageIndex(
+                [&](const IndexReadOptions& io) { return store().read_by_tags(q, m, io); }, o);
             EXPECT_EQ(positions_of(got), OracleTags(q, m, dir, from));
           }
         }
@@ -647,7 +667,9 @@ TEST_F(StoreIndexReadTest, IndexReadsAgreeWithReadAllFilters) {
   o.filter = f;
   auto via_filter = positions_of(PageAll(o));
   auto via_index = positions_of(PageIndex(
-      [&](const IndexReadOptions& io) { return store().read_by_event_types({"B", "D"}, io); },
+      [&](const IndexReadOptions& io) {
+        return store().read_by_event_types({"B", "D"}, io);
+      },
       IndexReadOptions{}));
   EXPECT_EQ(via_index, via_filter);
 
@@ -658,7 +680,9 @@ TEST_F(StoreIndexReadTest, IndexReadsAgreeWithReadAllFilters) {
   og.filter = g;
   auto tag_filter = positions_of(PageAll(og));
   auto tag_index = positions_of(PageIndex(
-      [&](const IndexReadOptions& io) { return store().read_by_tags({"t2", "t5"}, TagMatch::kAll, io); },
+      [&](const IndexReadOptions& io) {
+        return store().read_by_tags({"t2", "t5"}, TagMatch::kAll, io);
+      },
       IndexReadOptions{}));
   EXPECT_EQ(tag_index, tag_filter);
 }

@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "reckon/clock.h"
 #include "reckon/store.h"
 #include "support/store_test_util.h"
 
@@ -151,6 +154,45 @@ TEST_F(StoreReopenTest, ManyAppendsSurviveReopen) {
   for (int s = 0; s < 5; ++s) {
     EXPECT_EQ(versions_of(StreamEvents("s" + std::to_string(s))), iota_versions(0, 39));
   }
+}
+
+TEST(StoreReopenClockTest, CreatedUsStaysMonotonicAcrossReopenWhenTheClockGoesBack) {
+  testing::TempDir dir;
+  auto clock = std::make_shared<ManualClock>(2'000'000'000'000'000);
+  StoreOptions o;
+  o.data_dir = dir.sub("store");
+  o.clock = clock;
+  int64_t last_created = 0;
+  {
+    auto opened = Store::open(o);
+    RECKON_ASSERT_OK(opened);
+    auto r = opened.value()->append("s", kExpectAny, make_events(2));
+    RECKON_ASSERT_OK(r);
+    last_created = r->created_us;
+    EXPECT_EQ(last_created, 2'000'000'000'000'000);
+  }
+  clock->set_us(1'000'000'000'000'000);  // the machine's clock stepped back while down
+  auto reopened = Store::open(o);
+  RECKON_ASSERT_OK(reopened);
+  auto r = reopened.value()->append("s", kExpectAny, make_events(1));
+  RECKON_ASSERT_OK(r);
+  EXPECT_GE(r->created_us, last_created);
+}
+
+TEST_F(StoreReopenTest, StreamStateAndMetadataSurviveReopen) {
+  MustAppend("soft", kExpectAny, make_events(2));
+  MustAppend("tomb", kExpectAny, make_events(2));
+  MustAppend("trunc", kExpectAny, make_events(5));
+  RECKON_ASSERT_OK(store().delete_stream("soft", kExpectAny));
+  RECKON_ASSERT_OK(store().tombstone_stream("tomb", kExpectAny));
+  RECKON_ASSERT_OK(store().truncate_before("trunc", 3));
+  Reopen();
+  RECKON_EXPECT_CODE(store().read("soft", ReadStreamOptions{}), ErrorCode::kStreamDeleted);
+  RECKON_EXPECT_CODE(store().read("tomb", ReadStreamOptions{}), ErrorCode::kStreamDeleted);
+  RECKON_EXPECT_CODE(store().append("tomb", kExpectAny, make_events(1)), ErrorCode::kStreamDeleted);
+  EXPECT_EQ(versions_of(StreamEvents("trunc")), iota_versions(3, 4));
+  EXPECT_EQ(store().get_stream_metadata("trunc")->truncate_before, std::optional<int64_t>(3));
+  EXPECT_EQ(positions_of(AllEvents()), iota_positions(1, 9));
 }
 
 }  // namespace

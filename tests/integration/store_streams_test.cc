@@ -107,7 +107,8 @@ TEST_F(StoreStreamsTest, StreamInfoOfNeverTouchedStreamIsStreamNotFound) {
 // list_streams
 
 TEST_F(StoreStreamsTest, ListStreamsReturnsStreamsInByteOrder) {
-  for (const char* s : {"b", "a", "c/1", "B", "a-2", "a"}) MustAppend(s, kExpectAny, make_events(1));
+  for (const char* s : {"b", "a", "c/1", "B", "a-2", "a"})
+    MustAppend(s, kExpectAny, make_events(1));
   ListStreamsOptions o;
   EXPECT_EQ(ListIds(o), (std::vector<std::string>{"B", "a", "a-2", "b", "c/1"}));
   auto r = store().list_streams(o);
@@ -334,11 +335,10 @@ TEST_F(StoreStreamsTest, TombstonedStreamRefusesReadsAndAppendsForever) {
 
   auto check = [&] {
     RECKON_EXPECT_CODE(store().read("s", ReadStreamOptions{}), ErrorCode::kStreamDeleted);
-    RECKON_EXPECT_CODE(
-        store().read("s", ReadStreamOptions{kEndVersion, 10, Direction::kBackward}),
-        ErrorCode::kStreamDeleted);
-    for (ExpectedVersion ev : {kExpectAny, kExpectNoStream, kExpectStreamExists, int64_t{2},
-                               int64_t{3}}) {
+    RECKON_EXPECT_CODE(store().read("s", ReadStreamOptions{kEndVersion, 10, Direction::kBackward}),
+                       ErrorCode::kStreamDeleted);
+    for (ExpectedVersion ev :
+         {kExpectAny, kExpectNoStream, kExpectStreamExists, int64_t{2}, int64_t{3}}) {
       RECKON_EXPECT_CODE(store().append("s", ev, make_events(1)), ErrorCode::kStreamDeleted);
     }
     RECKON_EXPECT_CODE(store().append_if("s", kExpectAny, make_events(1), AppendCondition{}),
@@ -531,6 +531,63 @@ TEST_F(StoreStreamsTest, MetadataCanBeSetOnAStreamWithoutEvents) {
   RECKON_ASSERT_OK(r);
   EXPECT_EQ(r->first_version, 0);
   EXPECT_EQ(versions_of(StreamEvents("fresh")), iota_versions(2, 3));
+}
+
+TEST_F(StoreStreamsTest, TruncateBeforeAndMaxCountBothHideEvents) {
+  MustAppend("s", kExpectAny, make_events(10));
+  StreamMetadata md;
+  md.max_count = 5;
+  md.truncate_before = 2;
+  RECKON_ASSERT_OK(store().set_stream_metadata("s", md));
+  EXPECT_EQ(versions_of(StreamEvents("s")), iota_versions(5, 9));  // max_count is stricter
+  md.truncate_before = 7;
+  RECKON_ASSERT_OK(store().set_stream_metadata("s", md));
+  EXPECT_EQ(versions_of(StreamEvents("s")), iota_versions(7, 9));  // truncation is stricter
+}
+
+TEST_F(StoreStreamsTest, PagingSkipsHiddenEventsInBothDirections) {
+  MustAppend("s", kExpectAny, make_events(10));
+  RECKON_ASSERT_OK(store().truncate_before("s", 4));
+  auto fwd = store().read("s", ReadStreamOptions{0, 3, Direction::kForward});
+  RECKON_ASSERT_OK(fwd);
+  EXPECT_EQ(versions_of(fwd->events), iota_versions(4, 6));
+  EXPECT_FALSE(fwd->end_of_stream);
+  EXPECT_EQ(fwd->next_version, 7);
+
+  auto b1 = store().read("s", ReadStreamOptions{kEndVersion, 4, Direction::kBackward});
+  RECKON_ASSERT_OK(b1);
+  EXPECT_EQ(versions_of(b1->events), (std::vector<int64_t>{9, 8, 7, 6}));
+  EXPECT_FALSE(b1->end_of_stream);
+  EXPECT_EQ(b1->next_version, 5);
+  auto b2 = store().read("s", ReadStreamOptions{5, 4, Direction::kBackward});
+  RECKON_ASSERT_OK(b2);
+  EXPECT_EQ(versions_of(b2->events), (std::vector<int64_t>{5, 4}));
+  EXPECT_TRUE(b2->end_of_stream);
+  // Starting backward inside the hidden range yields nothing, without an error.
+  auto hidden = store().read("s", ReadStreamOptions{2, 4, Direction::kBackward});
+  RECKON_ASSERT_OK(hidden);
+  EXPECT_TRUE(hidden->events.empty());
+  EXPECT_TRUE(hidden->end_of_stream);
+}
+
+TEST_F(StoreStreamsTest, MetadataOnlyStreamDoesNotSatisfyStreamExists) {
+  StreamMetadata md;
+  md.custom_json = R"({"a":1})";
+  RECKON_ASSERT_OK(store().set_stream_metadata("fresh", md));
+  auto r = store().append("fresh", kExpectStreamExists, make_events(1));
+  RECKON_ASSERT_CODE(r, ErrorCode::kWrongExpectedVersion);
+  ASSERT_NE(r.status().wrong_expected_version_info(), nullptr);
+  EXPECT_EQ(r.status().wrong_expected_version_info()->current, kNoVersion);
+  RECKON_EXPECT_CODE(store().append("fresh", 0, make_events(1)), ErrorCode::kWrongExpectedVersion);
+  EXPECT_TRUE(AllEvents().empty());
+}
+
+TEST_F(StoreStreamsTest, ListStreamsOrdersUtf8NamesByBytes) {
+  for (const char* s : {"\xc3\xa9t\xc3\xa9", "zeta", "Zeta", "alpha"}) {
+    MustAppend(s, kExpectAny, make_events(1));
+  }
+  ListStreamsOptions o;
+  EXPECT_EQ(ListIds(o), (std::vector<std::string>{"Zeta", "alpha", "zeta", "\xc3\xa9t\xc3\xa9"}));
 }
 
 }  // namespace

@@ -91,8 +91,8 @@ TEST_F(StoreValidationTest, AnyValidJsonValueIsAcceptedAsData) {
 TEST_F(StoreValidationTest, BinaryDataAcceptsAnyBytes) {
   std::string every_byte;
   for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<char>(b));
-  for (const std::string& data : {every_byte, std::string("{not json"), std::string(),
-                                  std::string("\0\0\0", 3)}) {
+  for (const std::string& data :
+       {every_byte, std::string("{not json"), std::string(), std::string("\0\0\0", 3)}) {
     NewEvent e = make_event("Bin", data);
     e.data_content_type = ContentType::kBinary;
     auto r = store().append("bin", kExpectAny, one(e));
@@ -144,8 +144,7 @@ TEST_F(StoreValidationTest, EmptyEventTypeIsInvalidArgument) {
 }
 
 TEST_F(StoreValidationTest, NulInEventTypeIsInvalidArgument) {
-  ExpectRejected("s", one(make_event(std::string("Ty\0pe", 5), "{}")),
-                 ErrorCode::kInvalidArgument);
+  ExpectRejected("s", one(make_event(std::string("Ty\0pe", 5), "{}")), ErrorCode::kInvalidArgument);
 }
 
 TEST_F(StoreValidationTest, NulInStreamIdIsInvalidArgument) {
@@ -287,8 +286,7 @@ TEST_F(StoreLimitsTest, LargerReadPagesAreClampedToMaxReadCount) {
 
 TEST(UuidParseTest, MalformedStringsFail) {
   for (const std::string bad : {
-           "",
-           "not-a-uuid",
+           "", "not-a-uuid",
            "0190f5c2-7d4a-7b3c-8e1f-2a3b4c5d6e7",     // one digit short
            "0190f5c2-7d4a-7b3c-8e1f-2a3b4c5d6e7f0",   // one digit long
            "0190f5c27d4a7b3c8e1f2a3b4c5d6e7f",        // no dashes

@@ -68,33 +68,31 @@ inline std::vector<NewEvent> one(NewEvent e) {
 }  // namespace reckon::testing
 
 // Assertions that print the status on failure. They evaluate `expr` once.
-#define RECKON_EXPECT_OK(expr)                                                           \
-  do {                                                                                   \
-    const auto& _rk_r = (expr);                                                          \
-    const ::reckon::Status& _rk_s = ::reckon::testing::status_of(_rk_r);                 \
-    EXPECT_TRUE(_rk_s.is_ok()) << #expr << " -> " << _rk_s.to_string();                 \
+#define RECKON_EXPECT_OK(expr)                                           \
+  do {                                                                   \
+    const auto& _rk_r = (expr);                                          \
+    const ::reckon::Status& _rk_s = ::reckon::testing::status_of(_rk_r); \
+    EXPECT_TRUE(_rk_s.is_ok()) << #expr << " -> " << _rk_s.to_string();  \
   } while (0)
-#define RECKON_ASSERT_OK(expr)                                                           \
-  do {                                                                                   \
-    const auto& _rk_r = (expr);                                                          \
-    const ::reckon::Status& _rk_s = ::reckon::testing::status_of(_rk_r);                 \
-    ASSERT_TRUE(_rk_s.is_ok()) << #expr << " -> " << _rk_s.to_string();                 \
+#define RECKON_ASSERT_OK(expr)                                           \
+  do {                                                                   \
+    const auto& _rk_r = (expr);                                          \
+    const ::reckon::Status& _rk_s = ::reckon::testing::status_of(_rk_r); \
+    ASSERT_TRUE(_rk_s.is_ok()) << #expr << " -> " << _rk_s.to_string();  \
   } while (0)
-#define RECKON_EXPECT_CODE(expr, expected_code)                                          \
-  do {                                                                                   \
-    const auto& _rk_r = (expr);                                                          \
-    const ::reckon::Status& _rk_s = ::reckon::testing::status_of(_rk_r);                 \
-    EXPECT_EQ(::reckon::error_code_name(_rk_s.code()),                                   \
-              ::reckon::error_code_name(expected_code))                                  \
-        << #expr << " -> " << _rk_s.to_string();                                         \
+#define RECKON_EXPECT_CODE(expr, expected_code)                                                  \
+  do {                                                                                           \
+    const auto& _rk_r = (expr);                                                                  \
+    const ::reckon::Status& _rk_s = ::reckon::testing::status_of(_rk_r);                         \
+    EXPECT_EQ(::reckon::error_code_name(_rk_s.code()), ::reckon::error_code_name(expected_code)) \
+        << #expr << " -> " << _rk_s.to_string();                                                 \
   } while (0)
-#define RECKON_ASSERT_CODE(expr, expected_code)                                          \
-  do {                                                                                   \
-    const auto& _rk_r = (expr);                                                          \
-    const ::reckon::Status& _rk_s = ::reckon::testing::status_of(_rk_r);                 \
-    ASSERT_EQ(::reckon::error_code_name(_rk_s.code()),                                   \
-              ::reckon::error_code_name(expected_code))                                  \
-        << #expr << " -> " << _rk_s.to_string();                                         \
+#define RECKON_ASSERT_CODE(expr, expected_code)                                                  \
+  do {                                                                                           \
+    const auto& _rk_r = (expr);                                                                  \
+    const ::reckon::Status& _rk_s = ::reckon::testing::status_of(_rk_r);                         \
+    ASSERT_EQ(::reckon::error_code_name(_rk_s.code()), ::reckon::error_code_name(expected_code)) \
+        << #expr << " -> " << _rk_s.to_string();                                                 \
   } while (0)
 
 namespace reckon::testing {

@@ -1,0 +1,75 @@
+// reckon::Client — the C++ client of a reckond server (native gRPC API reckon.v1).
+//
+// A Client is a reckon::Store: the same calls, the same results and error codes, over the
+// network. It connects to one or several endpoints, follows NotLeader answers to the leader,
+// and retries with exponential backoff only where it is safe: reads, and appends whose events
+// all carry ids (the client gives every event without an id a UUIDv7 before the first try, so
+// a retried append is an idempotent retry on the server).
+//
+// Thread-safety: all methods may be called from any number of threads at once.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reckon/store.h"
+
+namespace reckon {
+
+struct ClientOptions {
+  std::vector<std::string> endpoints = {"127.0.0.1:2113"};  // host:port of any members
+  std::string store;                                         // empty = the server's default
+  int64_t timeout_ms = 10'000;                               // deadline of each call
+  int max_attempts = 6;             // per call, over endpoints and leader redirects
+  int64_t initial_backoff_ms = 25;  // doubled after each failed attempt
+  int64_t max_backoff_ms = 1'000;
+  bool require_leader_reads = false;  // reads see the leader's up-to-date view
+};
+
+struct ClusterMember {
+  uint64_t node_id = 0;
+  std::string address;       // client (gRPC) address
+  std::string raft_address;
+  std::string role;          // leader | follower | candidate | spare | unknown
+  bool voter = true;
+  uint64_t match_index = 0;
+  uint64_t lag = 0;
+};
+
+struct ClusterStatus {
+  uint64_t node_id = 0;
+  std::string role;
+  uint64_t leader_id = 0;
+  std::string leader;  // leader's client address
+  uint64_t term = 0;
+  std::vector<ClusterMember> members;
+  uint64_t applied_index = 0;
+  uint64_t commit_index = 0;
+  std::string store;
+  std::string mode;  // single | cluster
+  Position last_position = 0;
+};
+
+class Client : public Store {
+ public:
+  static Result<std::unique_ptr<Client>> connect(const ClientOptions& options);
+
+  virtual Result<ClusterStatus> cluster_status() = 0;
+  virtual Result<std::vector<std::string>> list_stores() = 0;
+
+  // Streams a stream read to `visitor` batch by batch (nothing is buffered beyond one batch);
+  // max_count 0 = to the end. The visitor returns false to stop.
+  virtual Status read_streaming(const std::string& stream_id, const ReadStreamOptions& options,
+                                const std::function<bool(const Event&)>& visitor) = 0;
+  // Same for $all with filters.
+  virtual Status read_all_streaming(const ReadAllOptions& options,
+                                    const std::function<bool(const Event&)>& visitor) = 0;
+
+  // The endpoint the client currently talks to.
+  virtual std::string current_endpoint() const = 0;
+};
+
+}  // namespace reckon

@@ -1,0 +1,606 @@
+// GrpcClient: reckon::Client over the reckon.v1 gRPC API. Every call goes through
+// call_with_retry(), the one place that knows about endpoints, leader redirects, deadlines and
+// backoff; the methods below only translate between reckon types and protobuf (src/wire).
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "reckon/client.h"
+#include "reckon/v1/reckon.grpc.pb.h"
+#include "wire/convert.h"
+#include "wire/status_mapping.h"
+
+namespace reckon {
+namespace {
+
+namespace v1 = ::reckon::v1;
+
+constexpr uint64_t kPageLimit = 4096;  // events per page for paged (non-streaming) reads
+
+struct Stubs {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Streams::Stub> streams;
+  std::unique_ptr<v1::Snapshots::Stub> snapshots;
+  std::unique_ptr<v1::Cluster::Stub> cluster;
+};
+
+class GrpcClient final : public Client {
+ public:
+  explicit GrpcClient(ClientOptions options) : options_(std::move(options)) {
+    endpoints_ = options_.endpoints;
+  }
+
+  std::string current_endpoint() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return endpoints_[current_];
+  }
+
+  // ---- Appends ----
+  Result<AppendResult> append(const std::string& stream_id, ExpectedVersion expected,
+                              std::vector<NewEvent> events) override {
+    std::vector<StreamAppend> parts;
+    parts.push_back(StreamAppend{stream_id, expected, std::move(events)});
+    RECKON_ASSIGN_OR_RETURN(auto results, append_multi(std::move(parts), std::nullopt));
+    if (results.empty()) return Status::internal("server returned no append result");
+    return std::move(results.front());
+  }
+
+  Result<AppendResult> append_if(const std::string& stream_id, ExpectedVersion expected,
+                                 std::vector<NewEvent> events, AppendCondition condition) override {
+    std::vector<StreamAppend> parts;
+    parts.push_back(StreamAppend{stream_id, expected, std::move(events)});
+    RECKON_ASSIGN_OR_RETURN(auto results, append_multi(std::move(parts), std::move(condition)));
+    if (results.empty()) return Status::internal("server returned no append result");
+    return std::move(results.front());
+  }
+
+  Result<std::vector<AppendResult>> append_multi(std::vector<StreamAppend> appends,
+                                                 std::optional<AppendCondition> condition) override {
+    v1::AppendRequest req = build_append(appends, condition);
+    v1::AppendResponse resp;
+    // Every event now has an id, so a retry is an idempotent retry on the server.
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.streams->Append(&ctx, req, &resp);
+    }));
+    std::vector<AppendResult> out;
+    for (const auto& r : resp.results()) out.push_back(wire::from_proto(r));
+    return out;
+  }
+
+  void append_multi_async(std::vector<StreamAppend> appends, std::optional<AppendCondition> condition,
+                          AppendCallback done) override {
+    // One attempt, no redirect: callers that need retries use the blocking call.
+    struct AsyncCall {
+      grpc::ClientContext ctx;
+      v1::AppendRequest req;
+      v1::AppendResponse resp;
+      std::shared_ptr<Stubs> stubs;
+      AppendCallback done;
+    };
+    auto call = std::make_shared<AsyncCall>();
+    call->req = build_append(appends, condition);
+    call->done = std::move(done);
+    call->stubs = current_stubs();
+    call->ctx.set_deadline(deadline());
+    call->stubs->streams->async()->Append(&call->ctx, &call->req, &call->resp,
+                                          [call](grpc::Status gs) {
+      Status s = wire::from_grpc(gs, call->ctx.GetServerTrailingMetadata());
+      if (!s.is_ok()) return call->done(s);
+      std::vector<AppendResult> out;
+      for (const auto& r : call->resp.results()) out.push_back(wire::from_proto(r));
+      call->done(std::move(out));
+    });
+  }
+
+  // ---- Reads ----
+  Result<ReadStreamResult> read(const std::string& stream_id, const ReadStreamOptions& o) override {
+    ReadStreamResult result;
+    ReadStreamOptions opts = o;
+    if (opts.max_count == 0) return result;
+    Status s = read_stream_rpc(stream_id, opts, [&](const Event& e) {
+      result.events.push_back(e);
+      return true;
+    }, &result);
+    if (!s.is_ok()) return s;
+    return result;
+  }
+
+  Status read_streaming(const std::string& stream_id, const ReadStreamOptions& o,
+                        const std::function<bool(const Event&)>& visitor) override {
+    ReadStreamOptions opts = o;
+    if (opts.max_count == kPageLimit) opts.max_count = 0;
+    return read_stream_rpc(stream_id, opts, visitor, nullptr);
+  }
+
+  Result<ReadAllResult> read_all(const ReadAllOptions& o) override {
+    v1::ReadAllRequest req;
+    fill_read_all(o, req);
+    if (o.max_count == 0) return ReadAllResult{{}, o.from_position, false};
+    ReadAllResult result;
+    Status s = stream_events<v1::ReadAllRequest>(
+        req, &v1::Streams::Stub::ReadAll,
+        [&](const Event& e) {
+          result.events.push_back(e);
+          return true;
+        },
+        [&](const v1::ReadResponse& last) {
+          result.end = last.end_of_data();
+          result.next_position = last.next_position();
+        });
+    if (!s.is_ok()) return s;
+    return result;
+  }
+
+  Status read_all_streaming(const ReadAllOptions& o,
+                            const std::function<bool(const Event&)>& visitor) override {
+    v1::ReadAllRequest req;
+    fill_read_all(o, req);
+    if (o.max_count == kPageLimit) req.set_max_count(0);
+    return stream_events<v1::ReadAllRequest>(req, &v1::Streams::Stub::ReadAll, visitor, nullptr);
+  }
+
+  Status scan_all(Position from, const std::function<bool(const Event&)>& visitor) override {
+    ReadAllOptions o;
+    o.from_position = from;
+    o.max_count = 0;
+    v1::ReadAllRequest req;
+    fill_read_all(o, req);
+    req.set_max_count(0);
+    return stream_events<v1::ReadAllRequest>(req, &v1::Streams::Stub::ReadAll, visitor, nullptr);
+  }
+
+  Result<ReadAllResult> read_by_event_types(const std::vector<std::string>& types,
+                                            const IndexReadOptions& o) override {
+    v1::ReadIndexRequest req = index_request(o);
+    for (const auto& t : types) req.add_event_types(t);
+    return read_index(req, &v1::Streams::Stub::ReadByEventTypes);
+  }
+
+  Result<ReadAllResult> read_by_tags(const std::vector<std::string>& tags, TagMatch match,
+                                     const IndexReadOptions& o) override {
+    v1::ReadIndexRequest req = index_request(o);
+    for (const auto& t : tags) req.add_tags(t);
+    req.set_tag_match(match == TagMatch::kAll ? v1::TAG_MATCH_ALL : v1::TAG_MATCH_ANY);
+    return read_index(req, &v1::Streams::Stub::ReadByTags);
+  }
+
+  // ---- Stream state ----
+  Result<int64_t> get_version(const std::string& stream_id) override {
+    v1::VersionResponse resp;
+    RECKON_RETURN_IF_ERROR(unary(&v1::Streams::Stub::GetVersion, stream_request(stream_id), resp));
+    return resp.version();
+  }
+  Result<bool> exists(const std::string& stream_id) override {
+    v1::ExistsResponse resp;
+    RECKON_RETURN_IF_ERROR(unary(&v1::Streams::Stub::Exists, stream_request(stream_id), resp));
+    return resp.exists();
+  }
+  Result<StreamInfo> stream_info(const std::string& stream_id) override {
+    v1::StreamInfo resp;
+    RECKON_RETURN_IF_ERROR(unary(&v1::Streams::Stub::GetStreamInfo, stream_request(stream_id), resp));
+    return wire::from_proto(resp);
+  }
+  Result<ListStreamsResult> list_streams(const ListStreamsOptions& o) override {
+    v1::ListStreamsRequest req;
+    req.set_store(options_.store);
+    req.set_prefix(o.prefix);
+    req.set_after(o.after);
+    req.set_limit(o.limit);
+    req.set_include_deleted(o.include_deleted);
+    v1::ListStreamsResponse resp;
+    RECKON_RETURN_IF_ERROR(unary(&v1::Streams::Stub::ListStreams, req, resp));
+    ListStreamsResult out;
+    for (const auto& s : resp.streams()) out.streams.push_back(wire::from_proto(s));
+    out.next_after = resp.next_after();
+    return out;
+  }
+  Status delete_stream(const std::string& stream_id, ExpectedVersion expected) override {
+    auto req = stream_request(stream_id);
+    req.set_expected_version(expected);
+    v1::Empty resp;
+    return unary(&v1::Streams::Stub::DeleteStream, req, resp, expected == kExpectAny);
+  }
+  Status tombstone_stream(const std::string& stream_id, ExpectedVersion expected) override {
+    auto req = stream_request(stream_id);
+    req.set_expected_version(expected);
+    v1::Empty resp;
+    return unary(&v1::Streams::Stub::TombstoneStream, req, resp, expected == kExpectAny);
+  }
+  Status truncate_before(const std::string& stream_id, int64_t before_version) override {
+    auto req = stream_request(stream_id);
+    req.set_version(before_version);
+    v1::Empty resp;
+    return unary(&v1::Streams::Stub::TruncateBefore, req, resp);
+  }
+  Status set_stream_metadata(const std::string& stream_id, const StreamMetadata& metadata) override {
+    v1::SetStreamMetadataRequest req;
+    req.set_store(options_.store);
+    req.set_stream_id(stream_id);
+    wire::to_proto(metadata, req.mutable_metadata());
+    v1::Empty resp;
+    return unary(&v1::Streams::Stub::SetStreamMetadata, req, resp);
+  }
+  Result<StreamMetadata> get_stream_metadata(const std::string& stream_id) override {
+    v1::StreamMetadata resp;
+    RECKON_RETURN_IF_ERROR(unary(&v1::Streams::Stub::GetStreamMetadata, stream_request(stream_id), resp));
+    return wire::from_proto(resp);
+  }
+
+  // ---- Snapshots ----
+  Status save_snapshot(const Snapshot& snapshot) override {
+    v1::SaveSnapshotRequest req;
+    req.set_store(options_.store);
+    wire::to_proto(snapshot, req.mutable_snapshot());
+    v1::Empty resp;
+    return snapshot_unary(&v1::Snapshots::Stub::Save, req, resp);
+  }
+  Result<Snapshot> load_snapshot(const std::string& stream_id) override {
+    v1::Snapshot resp;
+    RECKON_RETURN_IF_ERROR(snapshot_unary(&v1::Snapshots::Stub::Load, snapshot_request(stream_id, {}), resp));
+    return wire::from_proto(resp);
+  }
+  Result<Snapshot> load_snapshot_at(const std::string& stream_id, int64_t version) override {
+    v1::Snapshot resp;
+    RECKON_RETURN_IF_ERROR(
+        snapshot_unary(&v1::Snapshots::Stub::Load, snapshot_request(stream_id, version), resp));
+    return wire::from_proto(resp);
+  }
+  Result<std::vector<Snapshot>> list_snapshots(const std::string& stream_id) override {
+    v1::SnapshotList resp;
+    RECKON_RETURN_IF_ERROR(snapshot_unary(&v1::Snapshots::Stub::List, snapshot_request(stream_id, {}), resp));
+    std::vector<Snapshot> out;
+    for (const auto& s : resp.snapshots()) out.push_back(wire::from_proto(s));
+    return out;
+  }
+  Status delete_snapshots(const std::string& stream_id) override {
+    v1::Empty resp;
+    return snapshot_unary(&v1::Snapshots::Stub::Delete, snapshot_request(stream_id, {}), resp);
+  }
+  Status delete_snapshot_at(const std::string& stream_id, int64_t version) override {
+    v1::Empty resp;
+    return snapshot_unary(&v1::Snapshots::Stub::Delete, snapshot_request(stream_id, version), resp);
+  }
+  Result<bool> snapshot_exists(const std::string& stream_id) override {
+    v1::ExistsResponse resp;
+    RECKON_RETURN_IF_ERROR(snapshot_unary(&v1::Snapshots::Stub::Exists, snapshot_request(stream_id, {}), resp));
+    return resp.exists();
+  }
+  Result<bool> snapshot_exists_at(const std::string& stream_id, int64_t version) override {
+    v1::ExistsResponse resp;
+    RECKON_RETURN_IF_ERROR(
+        snapshot_unary(&v1::Snapshots::Stub::Exists, snapshot_request(stream_id, version), resp));
+    return resp.exists();
+  }
+
+  // ---- Operations ----
+  StoreStats stats() override {
+    StoreStats s;
+    if (auto st = cluster_status()) {
+      s.applied_index = st->applied_index;
+      s.last_position = st->last_position;
+    }
+    return s;
+  }
+
+  Result<ClusterStatus> cluster_status() override {
+    v1::ClusterStatusRequest req;
+    req.set_store(options_.store);
+    v1::ClusterStatus resp;
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.cluster->Status(&ctx, req, &resp);
+    }));
+    ClusterStatus out;
+    out.node_id = resp.node_id();
+    out.role = resp.role();
+    out.leader_id = resp.leader_id();
+    out.leader = resp.leader();
+    out.term = resp.term();
+    for (const auto& m : resp.members()) {
+      out.members.push_back(ClusterMember{m.node_id(), m.address(), m.raft_address(), m.role(),
+                                          m.voter(), m.match_index(), m.lag()});
+    }
+    out.applied_index = resp.applied_index();
+    out.commit_index = resp.commit_index();
+    out.store = resp.store();
+    out.mode = resp.mode();
+    out.last_position = resp.last_position();
+    return out;
+  }
+
+  Result<std::vector<std::string>> list_stores() override {
+    v1::StoreList resp;
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.cluster->ListStores(&ctx, v1::Empty(), &resp);
+    }));
+    return std::vector<std::string>(resp.stores().begin(), resp.stores().end());
+  }
+
+ private:
+  // ---- Transport: endpoints, redirects, retries ----
+  std::chrono::system_clock::time_point deadline() const {
+    return std::chrono::system_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+  }
+
+  std::shared_ptr<Stubs> stubs_for(const std::string& endpoint) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = stubs_[endpoint];
+    if (!slot) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(64 << 20);
+      args.SetMaxSendMessageSize(64 << 20);
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      slot = std::make_shared<Stubs>();
+      slot->channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+      slot->streams = v1::Streams::NewStub(slot->channel);
+      slot->snapshots = v1::Snapshots::NewStub(slot->channel);
+      slot->cluster = v1::Cluster::NewStub(slot->channel);
+    }
+    return slot;
+  }
+
+  std::shared_ptr<Stubs> current_stubs() { return stubs_for(current_endpoint()); }
+
+  void follow_leader(const std::string& address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find(endpoints_.begin(), endpoints_.end(), address);
+    if (it == endpoints_.end()) {
+      endpoints_.push_back(address);
+      it = endpoints_.end() - 1;
+    }
+    current_ = static_cast<size_t>(it - endpoints_.begin());
+  }
+
+  void rotate_endpoint() {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = (current_ + 1) % endpoints_.size();
+  }
+
+  // Runs `rpc` against the current endpoint until it succeeds, fails for good, or runs out of
+  // attempts. NotLeader is always retried (the follower executed nothing); transport errors
+  // and Unavailable only when `safe_to_retry`.
+  template <typename Rpc>
+  Status call(bool safe_to_retry, Rpc rpc) {
+    int64_t backoff = options_.initial_backoff_ms;
+    Status last;
+    for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
+      auto stubs = current_stubs();
+      grpc::ClientContext ctx;
+      ctx.set_deadline(deadline());
+      if (options_.require_leader_reads) ctx.AddMetadata("reckon-require-leader", "1");
+      grpc::Status gs = rpc(*stubs, ctx);
+      last = wire::from_grpc(gs, ctx.GetServerTrailingMetadata());
+      if (last.is_ok()) return last;
+      if (!retry_after(last, safe_to_retry, backoff)) return last;
+    }
+    return last;
+  }
+
+  // Decides whether to retry after `s`, and prepares the next attempt (redirect or backoff).
+  bool retry_after(const Status& s, bool safe_to_retry, int64_t& backoff) {
+    if (s.code() == ErrorCode::kNotLeader) {
+      const auto* info = s.not_leader_info();
+      if (info && !info->address.empty() && info->address != current_endpoint()) {
+        follow_leader(info->address);
+        return true;
+      }
+      rotate_endpoint();  // leader unknown yet: an election is running
+    } else if (s.code() == ErrorCode::kUnavailable && safe_to_retry) {
+      rotate_endpoint();
+    } else {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+    backoff = std::min(backoff * 2, options_.max_backoff_ms);
+    return true;
+  }
+
+  template <typename Req, typename Resp>
+  Status unary(grpc::Status (v1::Streams::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+               const Req& req, Resp& resp, bool safe_to_retry = true) {
+    return call(safe_to_retry, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return (s.streams.get()->*method)(&ctx, req, &resp);
+    });
+  }
+
+  template <typename Req, typename Resp>
+  Status snapshot_unary(grpc::Status (v1::Snapshots::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                        const Req& req, Resp& resp) {
+    return call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return (s.snapshots.get()->*method)(&ctx, req, &resp);
+    });
+  }
+
+  // Runs a server-streaming read, feeding events to `visitor`. If the connection fails after
+  // some events were delivered, the read resumes after the last one (reads are idempotent).
+  template <typename Req>
+  Status stream_events(Req req,
+                       std::unique_ptr<grpc::ClientReader<v1::ReadResponse>> (v1::Streams::Stub::*method)(
+                           grpc::ClientContext*, const Req&),
+                       const std::function<bool(const Event&)>& visitor,
+                       const std::function<void(const v1::ReadResponse&)>& on_last) {
+    int64_t backoff = options_.initial_backoff_ms;
+    Status last;
+    bool exhausted = false;  // the resume point says nothing is left to read
+    for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
+      auto stubs = current_stubs();
+      grpc::ClientContext ctx;
+      if (options_.require_leader_reads) ctx.AddMetadata("reckon-require-leader", "1");
+      auto reader = (stubs->streams.get()->*method)(&ctx, req);
+      v1::ReadResponse msg;
+      bool stopped = false;
+      while (!stopped && reader->Read(&msg)) {
+        for (const auto& pe : msg.events()) {
+          auto e = wire::from_proto(pe);
+          if (!e) {
+            ctx.TryCancel();
+            reader->Finish();
+            return e.status();
+          }
+          if (!advance_resume_point(req, *e)) exhausted = true;
+          if (!visitor(*e)) {
+            stopped = true;
+            break;
+          }
+        }
+        if (msg.end() && on_last) on_last(msg);
+      }
+      if (stopped) {
+        ctx.TryCancel();
+        reader->Finish();
+        return Status::ok();
+      }
+      grpc::Status finished = reader->Finish();  // trailers are only valid after Finish
+      last = wire::from_grpc(finished, ctx.GetServerTrailingMetadata());
+      if (last.is_ok()) return last;
+      if (exhausted) return Status::ok();  // everything asked for was delivered
+      if (!retry_after(last, true, backoff)) return last;
+    }
+    return last;
+  }
+
+  // After delivering `e`, a retried request must start just past it. Returns false when
+  // nothing is left to read (the count is used up, or a backward read reached the start).
+  static bool take_one(uint64_t max_count, auto set_count) {
+    if (max_count == 0) return true;  // unlimited
+    set_count(max_count - 1);
+    return max_count > 1;
+  }
+  static bool advance_resume_point(v1::ReadAllRequest& req, const Event& e) {
+    const bool backward = req.direction() == v1::DIRECTION_BACKWARD;
+    req.set_from_position(backward ? e.position - 1 : e.position + 1);
+    bool more = take_one(req.max_count(), [&](uint64_t n) { req.set_max_count(n); });
+    return more && !(backward && e.position <= 1);
+  }
+  static bool advance_resume_point(v1::ReadStreamRequest& req, const Event& e) {
+    const bool backward = req.direction() == v1::DIRECTION_BACKWARD;
+    req.set_from_version(backward ? e.version - 1 : e.version + 1);
+    bool more = take_one(req.max_count(), [&](uint64_t n) { req.set_max_count(n); });
+    return more && !(backward && e.version <= 0);
+  }
+  static bool advance_resume_point(v1::ReadIndexRequest& req, const Event& e) {
+    const bool backward = req.direction() == v1::DIRECTION_BACKWARD;
+    req.set_from_position(backward ? e.position - 1 : e.position + 1);
+    bool more = take_one(req.max_count(), [&](uint64_t n) { req.set_max_count(n); });
+    return more && !(backward && e.position <= 1);
+  }
+
+  Status read_stream_rpc(const std::string& stream_id, const ReadStreamOptions& o,
+                         const std::function<bool(const Event&)>& visitor, ReadStreamResult* result) {
+    v1::ReadStreamRequest req;
+    req.set_store(options_.store);
+    req.set_stream_id(stream_id);
+    int64_t from = o.from_version;
+    if (o.direction == Direction::kBackward && from == kEndVersion) from = -1;
+    req.set_from_version(from);
+    req.set_max_count(o.max_count);
+    req.set_direction(wire::to_proto(o.direction));
+    req.set_require_leader(options_.require_leader_reads);
+    return stream_events<v1::ReadStreamRequest>(
+        req, &v1::Streams::Stub::Read, visitor, [&](const v1::ReadResponse& last) {
+          if (!result) return;
+          result->last_version = last.last_version();
+          result->next_version = last.next_version();
+          result->end_of_stream = last.end_of_data();
+        });
+  }
+
+  void fill_read_all(const ReadAllOptions& o, v1::ReadAllRequest& req) const {
+    req.set_store(options_.store);
+    Position from = o.from_position;
+    if (o.direction == Direction::kBackward && from == kEndPosition) from = 0;
+    req.set_from_position(from);
+    req.set_max_count(o.max_count);
+    req.set_direction(wire::to_proto(o.direction));
+    wire::to_proto(o.filter, req.mutable_filter());
+    req.set_require_leader(options_.require_leader_reads);
+  }
+
+  v1::ReadIndexRequest index_request(const IndexReadOptions& o) const {
+    v1::ReadIndexRequest req;
+    req.set_store(options_.store);
+    Position from = o.from_position;
+    if (o.direction == Direction::kBackward && from == kEndPosition) from = 0;
+    req.set_from_position(from);
+    req.set_max_count(o.max_count);
+    req.set_direction(wire::to_proto(o.direction));
+    req.set_require_leader(options_.require_leader_reads);
+    return req;
+  }
+
+  Result<ReadAllResult> read_index(
+      const v1::ReadIndexRequest& req,
+      std::unique_ptr<grpc::ClientReader<v1::ReadResponse>> (v1::Streams::Stub::*method)(
+          grpc::ClientContext*, const v1::ReadIndexRequest&)) {
+    ReadAllResult result;
+    if (req.max_count() == 0) return ReadAllResult{{}, req.from_position(), false};
+    Status s = stream_events<v1::ReadIndexRequest>(
+        req, method,
+        [&](const Event& e) {
+          result.events.push_back(e);
+          return true;
+        },
+        [&](const v1::ReadResponse& last) {
+          result.end = last.end_of_data();
+          result.next_position = last.next_position();
+        });
+    if (!s.is_ok()) return s;
+    return result;
+  }
+
+  v1::AppendRequest build_append(std::vector<StreamAppend>& appends,
+                                 const std::optional<AppendCondition>& condition) const {
+    v1::AppendRequest req;
+    req.set_store(options_.store);
+    for (auto& a : appends) {
+      auto* pa = req.add_appends();
+      pa->set_stream_id(a.stream_id);
+      pa->set_expected_version(a.expected);
+      for (auto& e : a.events) {
+        if (!e.event_id) e.event_id = Uuid::v7();
+        wire::to_proto(e, pa->add_events());
+      }
+    }
+    if (condition) wire::to_proto(*condition, req.mutable_condition());
+    return req;
+  }
+
+  v1::StreamRequest stream_request(const std::string& stream_id) const {
+    v1::StreamRequest req;
+    req.set_store(options_.store);
+    req.set_stream_id(stream_id);
+    req.set_require_leader(options_.require_leader_reads);
+    return req;
+  }
+
+  v1::SnapshotRequest snapshot_request(const std::string& stream_id, std::optional<int64_t> version) const {
+    v1::SnapshotRequest req;
+    req.set_store(options_.store);
+    req.set_stream_id(stream_id);
+    if (version) req.set_version(*version);
+    return req;
+  }
+
+  ClientOptions options_;
+  mutable std::mutex mu_;
+  std::vector<std::string> endpoints_;
+  size_t current_ = 0;
+  std::map<std::string, std::shared_ptr<Stubs>> stubs_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::connect(const ClientOptions& options) {
+  if (options.endpoints.empty()) return Status::invalid_argument("no server endpoint given");
+  for (const auto& e : options.endpoints) {
+    if (e.empty() || e.find(':') == std::string::npos) {
+      return Status::invalid_argument("endpoint '" + e + "' is not HOST:PORT");
+    }
+  }
+  return std::unique_ptr<Client>(std::make_unique<GrpcClient>(options));
+}
+
+}  // namespace reckon

@@ -1,0 +1,40 @@
+// ServedStore: one store as the server runs it — the embedded Store plus its own reader and
+// writer thread pools sized from its StoreConfig. StoreRegistry maps store ids to them; the
+// first configured store is the default (requests with an empty store name).
+// Thread-safety: immutable after start; the pools and the Store are thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reckon/store.h"
+#include "server/config.h"
+#include "server/thread_pool.h"
+
+namespace reckon::server {
+
+struct ServedStore {
+  StoreConfig config;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<ThreadPool> readers;
+  std::unique_ptr<ThreadPool> writers;
+};
+
+class StoreRegistry {
+ public:
+  Status open_all(const std::vector<StoreConfig>& configs);
+  // nullptr when unknown; "" = the default store.
+  ServedStore* find(const std::string& store_id);
+  std::vector<std::string> ids() const;
+  const std::vector<std::unique_ptr<ServedStore>>& all() const { return stores_; }
+  // Drains the pools (in-flight requests finish) then closes the stores.
+  void close_all();
+
+ private:
+  std::vector<std::unique_ptr<ServedStore>> stores_;
+  std::map<std::string, ServedStore*> by_id_;
+};
+
+}  // namespace reckon::server

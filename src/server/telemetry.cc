@@ -1,0 +1,109 @@
+#include "server/telemetry.h"
+
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "server/metrics/metrics.h"
+
+namespace reckon::server {
+namespace {
+
+// Every RPC method, registered up front so the hot path only reads an immutable map.
+constexpr const char* kMethods[] = {
+    "Append",         "Read",           "ReadAll",          "ReadByEventTypes", "ReadByTags",
+    "GetVersion",     "Exists",         "GetStreamInfo",    "ListStreams",      "DeleteStream",
+    "TombstoneStream", "TruncateBefore", "SetStreamMetadata", "GetStreamMetadata", "SaveSnapshot",
+    "LoadSnapshot",   "ListSnapshots",  "DeleteSnapshot",   "SnapshotExists",   "ClusterStatus",
+    "ListStores"};
+
+struct CStrLess {
+  bool operator()(const char* a, const char* b) const { return std::strcmp(a, b) < 0; }
+};
+
+}  // namespace
+
+struct Telemetry::Impl {
+  struct MethodMetrics {
+    metrics::Counter* requests;
+    metrics::Histogram* latency;
+    std::map<ErrorCode, metrics::Counter*> errors;
+  };
+  metrics::Registry registry;
+  std::map<const char*, MethodMetrics, CStrLess> methods;
+  metrics::Counter* appends = nullptr;
+  metrics::Counter* appended_events = nullptr;
+  metrics::Counter* appended_bytes = nullptr;
+  metrics::Counter* read_events = nullptr;
+};
+
+Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
+  auto& r = impl_->registry;
+  for (const char* m : kMethods) {
+    Impl::MethodMetrics mm;
+    mm.requests = &r.counter("reckon_requests_total", "gRPC requests finished, by method", {{"method", m}});
+    mm.latency = &r.histogram("reckon_request_duration_seconds",
+                              "gRPC request latency (for Append: until fsynced), by method",
+                              metrics::latency_buckets_seconds(), {{"method", m}});
+    for (int c = 1; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
+      auto code = static_cast<ErrorCode>(c);
+      mm.errors[code] = &r.counter("reckon_errors_total", "Requests that failed, by method and error code",
+                                   {{"method", m}, {"code", std::string(error_code_name(code))}});
+    }
+    impl_->methods.emplace(m, std::move(mm));
+  }
+  impl_->appends = &r.counter("reckon_appends_total", "Acknowledged (durable) appends");
+  impl_->appended_events = &r.counter("reckon_appended_events_total", "Events in acknowledged appends");
+  impl_->appended_bytes = &r.counter("reckon_appended_bytes_total", "Data + metadata bytes appended");
+  impl_->read_events = &r.counter("reckon_read_events_total", "Events sent to readers");
+
+  // Store gauges, sampled when /metrics is scraped.
+  for (const auto& s : stores.all()) {
+    Store* store = s->store.get();
+    const metrics::Labels labels{{"store", s->config.store_id}};
+    auto gauge = [&](const char* name, const char* help, std::function<double(const StoreStats&)> f) {
+      r.gauge(name, help, labels).set_callback([store, f] { return f(store->stats()); });
+    };
+    gauge("reckon_last_position", "Global position of the last event",
+          [](const StoreStats& st) { return double(st.last_position); });
+    gauge("reckon_applied_index", "Last command applied by the state machine",
+          [](const StoreStats& st) { return double(st.applied_index); });
+    gauge("reckon_commits_total", "Synced group commits since start",
+          [](const StoreStats& st) { return double(st.commits); });
+    gauge("reckon_rocksdb_sst_bytes", "RocksDB SST files size",
+          [](const StoreStats& st) { return double(st.sst_bytes); });
+    gauge("reckon_rocksdb_live_data_bytes", "RocksDB live data estimate",
+          [](const StoreStats& st) { return double(st.live_data_bytes); });
+    gauge("reckon_rocksdb_memtable_bytes", "RocksDB memtables size",
+          [](const StoreStats& st) { return double(st.memtable_bytes); });
+    gauge("reckon_rocksdb_block_cache_bytes", "RocksDB block cache usage",
+          [](const StoreStats& st) { return double(st.block_cache_bytes); });
+    // Single mode: the node leads its one-voter group; the Raft issue feeds real values.
+    r.gauge("reckon_raft_is_leader", "1 when this node is the Raft leader", labels).set(1);
+    r.gauge("reckon_raft_term", "Current Raft term", labels).set(1);
+    r.gauge("reckon_raft_commit_lag", "Committed but not yet applied entries", labels).set(0);
+  }
+}
+
+Telemetry::~Telemetry() = default;
+
+void Telemetry::observe_call(const char* method, ErrorCode code, double seconds) {
+  auto it = impl_->methods.find(method);
+  if (it == impl_->methods.end()) return;
+  it->second.requests->inc();
+  it->second.latency->observe(seconds);
+  if (code == ErrorCode::kOk) return;
+  if (auto e = it->second.errors.find(code); e != it->second.errors.end()) e->second->inc();
+}
+
+void Telemetry::appended(uint64_t events, uint64_t bytes) {
+  impl_->appends->inc();
+  impl_->appended_events->inc(events);
+  impl_->appended_bytes->inc(bytes);
+}
+
+void Telemetry::events_read(uint64_t events) { impl_->read_events->inc(events); }
+
+std::string Telemetry::render() { return impl_->registry.render(); }
+
+}  // namespace reckon::server

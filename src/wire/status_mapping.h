@@ -1,0 +1,30 @@
+// The single mapping between reckon::Status and gRPC: status code + trailing metadata that
+// carries the precise error code name and its details. The server encodes, the client decodes;
+// decode(encode(s)) == s for every code and detail.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <string>
+
+#include "reckon/status.h"
+
+namespace reckon::wire {
+
+inline constexpr const char* kErrorTrailer = "reckon-error";
+inline constexpr const char* kStreamTrailer = "reckon-stream";
+inline constexpr const char* kExpectedTrailer = "reckon-expected-version";
+inline constexpr const char* kCurrentTrailer = "reckon-current-version";
+inline constexpr const char* kLeaderIdTrailer = "reckon-leader-id";
+inline constexpr const char* kLeaderAddressTrailer = "reckon-leader-address";
+
+grpc::StatusCode grpc_code_for(ErrorCode code);
+
+// Server side: adds the trailers to `ctx` and returns the gRPC status to finish with.
+grpc::Status to_grpc(const Status& status, grpc::ServerContext& ctx);
+
+// Client side: rebuilds the reckon::Status from a finished call.
+Status from_grpc(const grpc::Status& status, const std::multimap<grpc::string_ref, grpc::string_ref>& trailers);
+
+}  // namespace reckon::wire

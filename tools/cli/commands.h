@@ -1,0 +1,20 @@
+// Registration of the `reckon` subcommands on the CLI11 app, one function per family. Each
+// subcommand, when selected, stores its Runner in *selected; main() runs it after parsing.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "session.h"
+
+namespace reckon::cli {
+
+// append, read, read-all, version, streams, delete, snapshot (commands_streams.cc)
+void add_stream_commands(CLI::App& app, Runner* selected);
+// status (commands_cluster.cc)
+void add_cluster_commands(CLI::App& app, Runner* selected);
+// bench append, bench read (commands_bench.cc)
+void add_bench_commands(CLI::App& app, Runner* selected);
+// import, export (commands_import_export.cc)
+void add_import_export_commands(CLI::App& app, Runner* selected);
+
+}  // namespace reckon::cli

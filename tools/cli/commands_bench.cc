@@ -1,0 +1,374 @@
+// bench append / bench read: closed-loop load from N client threads for a fixed duration, with
+// a live progress line on stderr and one result record (JSON with --json, a table otherwise).
+//
+// Each client thread owns a reckon::Client (its own gRPC channel: separate HTTP/2 connections
+// scale better than one shared channel) unless --shared-client is given, and issues one call at
+// a time; every call's latency goes into the thread's LatencyHistogram.
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "commands.h"
+#include "latency_histogram.h"
+#include "output.h"
+#include "progress.h"
+
+namespace reckon::cli {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct BenchArgs {
+  int clients = 4;
+  double duration_s = 10;
+  int batch = 1;
+  int size = 100;
+  int streams = 1000;
+  bool shared_client = false;
+  // read only
+  std::string mode = "all";  // all | streams
+  std::string stream_prefix = "bench-";
+  uint64_t prefill = 0;
+};
+
+// A JSON object of `size` bytes (at least 2): {"p":"xxxx"}.
+std::string make_payload(int size) {
+  if (size < 9) return "{}";
+  return "{\"p\":\"" + std::string(static_cast<size_t>(size) - 8, 'x') + "\"}";
+}
+
+std::string run_id() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llx",
+                static_cast<unsigned long long>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+  return buf;
+}
+
+double round_to(double v, int decimals) {
+  double f = std::pow(10.0, decimals);
+  return std::round(v * f) / f;
+}
+
+// What the workers share while running.
+struct Shared {
+  std::atomic<uint64_t> events{0};
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> errors{0};
+  std::mutex mu;
+  Status first_error;
+  void fail(const Status& st) {
+    errors.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(mu);
+    if (first_error.is_ok()) first_error = st;
+  }
+};
+
+// One client per worker, or one shared by all.
+class ClientPool {
+ public:
+  Status open(Session& s, int n, bool shared) {
+    int count = shared ? 1 : n;
+    for (int i = 0; i < count; ++i) {
+      auto c = s.new_client();
+      if (!c) return c.status();
+      clients_.push_back(std::move(c).value());
+    }
+    return Status::ok();
+  }
+  Client& at(int i) { return *clients_[static_cast<size_t>(i) % clients_.size()]; }
+
+ private:
+  std::vector<std::unique_ptr<Client>> clients_;
+};
+
+std::unique_ptr<ProgressLine> start_progress(const std::string& label, Shared& shared) {
+  struct Last {
+    double t = 0;
+    uint64_t events = 0;
+  };
+  auto last = std::make_shared<Last>();
+  return std::make_unique<ProgressLine>([label, &shared, last](double elapsed) {
+    uint64_t events = shared.events.load(std::memory_order_relaxed);
+    double dt = elapsed - last->t;
+    double rate = dt > 0 ? static_cast<double>(events - last->events) / dt : 0;
+    last->t = elapsed;
+    last->events = events;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s: %5.1fs  %s events  %s events/s  %s errors", label.c_str(),
+                  elapsed, with_thousands(events).c_str(),
+                  with_thousands(static_cast<uint64_t>(rate)).c_str(),
+                  with_thousands(shared.errors.load(std::memory_order_relaxed)).c_str());
+    return std::string(buf);
+  });
+}
+
+// Runs `body(worker_index, histogram, deadline)` on `clients` threads and returns the merged
+// histogram and the measured wall time.
+template <typename Body>
+std::pair<LatencyHistogram, double> run_workers(int clients, double duration_s, Body body) {
+  std::vector<LatencyHistogram> histograms(static_cast<size_t>(clients));
+  auto start = SteadyClock::now();
+  auto deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
+                              std::chrono::duration<double>(duration_s));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&, i] { body(i, histograms[static_cast<size_t>(i)], deadline); });
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  LatencyHistogram all;
+  for (const auto& h : histograms) all.merge(h);
+  return {std::move(all), elapsed};
+}
+
+Json result_json(const std::string& mode, const BenchArgs& a, const Shared& shared,
+                 const LatencyHistogram& h, double elapsed, bool appends) {
+  uint64_t events = shared.events.load();
+  uint64_t calls = shared.calls.load();
+  Json j;
+  j["mode"] = mode;
+  j["events_per_s"] = round_to(elapsed > 0 ? static_cast<double>(events) / elapsed : 0, 1);
+  j["appends_per_s"] = appends ? round_to(elapsed > 0 ? static_cast<double>(calls) / elapsed : 0, 1)
+                               : 0.0;
+  if (!appends) j["reads_per_s"] = round_to(elapsed > 0 ? static_cast<double>(calls) / elapsed : 0, 1);
+  j["p50_ms"] = round_to(static_cast<double>(h.percentile(0.50)) / 1000.0, 3);
+  j["p99_ms"] = round_to(static_cast<double>(h.percentile(0.99)) / 1000.0, 3);
+  j["p999_ms"] = round_to(static_cast<double>(h.percentile(0.999)) / 1000.0, 3);
+  j["mean_ms"] = round_to(h.mean() / 1000.0, 3);
+  j["max_ms"] = round_to(static_cast<double>(h.max()) / 1000.0, 3);
+  j["events"] = events;
+  j["calls"] = calls;
+  j["errors"] = shared.errors.load();
+  j["duration_s"] = round_to(elapsed, 3);
+  j["clients"] = a.clients;
+  j["batch"] = a.batch;
+  j["size"] = a.size;
+  j["streams"] = a.streams;
+  j["shared_client"] = a.shared_client;
+  return j;
+}
+
+// Prints the result; when every call failed, the first error decides the exit code.
+int finish(Session& s, const Json& result, Shared& shared) {
+  s.out().record(result);
+  if (shared.errors.load() > 0) {
+    if (shared.calls.load() == 0) return report_error(shared.first_error);
+    std::cerr << "warning: " << shared.errors.load() << " calls failed; first: "
+              << shared.first_error.to_string() << "\n";
+  }
+  return kExitOk;
+}
+
+// Appends `count` events of `size` bytes to `streams` streams named prefix + k, 500 per call.
+Status prefill(Client& client, const std::string& prefix, int streams, int size, uint64_t count) {
+  std::string payload = make_payload(size);
+  uint64_t done = 0;
+  uint64_t k = 0;
+  while (done < count) {
+    uint64_t n = std::min<uint64_t>(500, count - done);
+    std::vector<NewEvent> events(n);
+    for (auto& e : events) {
+      e.event_type = "BenchEvent";
+      e.data = payload;
+    }
+    auto r = client.append(prefix + std::to_string(k++ % static_cast<uint64_t>(streams)), kExpectAny,
+                           std::move(events));
+    if (!r) return r.status();
+    done += n;
+  }
+  return Status::ok();
+}
+
+int run_bench_append(Session& s, const BenchArgs& a) {
+  ClientPool pool;
+  if (Status st = pool.open(s, a.clients, a.shared_client); !st) return report_error(st);
+  const std::string prefix = "bench-" + run_id() + "-";
+  const std::string payload = make_payload(a.size);
+  Shared shared;
+  auto progress = start_progress("bench append", shared);
+  auto [hist, elapsed] = run_workers(a.clients, a.duration_s, [&](int w, LatencyHistogram& h,
+                                                                  SteadyClock::time_point deadline) {
+    Client& client = pool.at(w);
+    uint64_t k = static_cast<uint64_t>(w);
+    while (SteadyClock::now() < deadline) {
+      std::vector<NewEvent> events(static_cast<size_t>(a.batch));
+      for (auto& e : events) {
+        e.event_type = "BenchEvent";
+        e.data = payload;
+      }
+      std::string stream = prefix + std::to_string(k % static_cast<uint64_t>(a.streams));
+      k += static_cast<uint64_t>(a.clients);
+      auto t0 = SteadyClock::now();
+      auto r = client.append(stream, kExpectAny, std::move(events));
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0);
+      if (!r) {
+        shared.fail(r.status());
+        // An unreachable server fails fast; do not spin.
+        if (SteadyClock::now() + std::chrono::milliseconds(10) < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        continue;
+      }
+      h.record(static_cast<uint64_t>(us.count()));
+      shared.calls.fetch_add(1, std::memory_order_relaxed);
+      shared.events.fetch_add(static_cast<uint64_t>(a.batch), std::memory_order_relaxed);
+    }
+  });
+  progress->stop();
+  return finish(s, result_json("append", a, shared, hist, elapsed, /*appends=*/true), shared);
+}
+
+int run_bench_read(Session& s, const BenchArgs& a) {
+  if (a.mode != "all" && a.mode != "streams") {
+    return report_usage_error("--mode must be 'all' or 'streams'");
+  }
+  ClientPool pool;
+  if (Status st = pool.open(s, a.clients, a.shared_client); !st) return report_error(st);
+
+  std::string prefix = a.stream_prefix;
+  if (a.prefill > 0) {
+    prefix = "bench-" + run_id() + "-";
+    std::cerr << "prefilling " << with_thousands(a.prefill) << " events...\n";
+    if (Status st = prefill(pool.at(0), prefix, a.streams, a.size, a.prefill); !st) {
+      return report_error(st);
+    }
+  }
+
+  // The streams to read in "streams" mode.
+  std::vector<std::string> streams;
+  if (a.mode == "streams") {
+    ListStreamsOptions o;
+    o.prefix = prefix;
+    o.limit = 1000;
+    while (streams.size() < 10'000) {
+      auto page = pool.at(0).list_streams(o);
+      if (!page) return report_error(page.status());
+      for (auto& info : page->streams) streams.push_back(info.stream_id);
+      if (page->next_after.empty() || page->streams.empty()) break;
+      o.after = page->next_after;
+    }
+    if (streams.empty()) {
+      return report_error(Status::not_found("no stream with prefix '" + prefix +
+                                            "' to read; use --prefill N"));
+    }
+  } else {
+    ReadAllOptions probe;
+    probe.max_count = 1;
+    auto r = pool.at(0).read_all(probe);
+    if (!r) return report_error(r.status());
+    if (r->events.empty()) {
+      return report_error(Status::not_found("the store holds no event to read; use --prefill N"));
+    }
+  }
+
+  Shared shared;
+  auto progress = start_progress("bench read " + a.mode, shared);
+  auto [hist, elapsed] = run_workers(a.clients, a.duration_s, [&](int w, LatencyHistogram& h,
+                                                                  SteadyClock::time_point deadline) {
+    Client& client = pool.at(w);
+    Position from = kStartPosition;
+    uint64_t k = static_cast<uint64_t>(w);
+    while (SteadyClock::now() < deadline) {
+      uint64_t got = 0;
+      Position last = 0;
+      auto visitor = [&](const Event& e) {
+        ++got;
+        last = e.position;
+        return true;
+      };
+      auto t0 = SteadyClock::now();
+      Status st;
+      if (a.mode == "all") {
+        ReadAllOptions o;
+        o.from_position = from;
+        o.max_count = static_cast<uint64_t>(a.batch);
+        st = client.read_all_streaming(o, visitor);
+      } else {
+        ReadStreamOptions o;
+        o.max_count = static_cast<uint64_t>(a.batch);
+        st = client.read_streaming(streams[k++ % streams.size()], o, visitor);
+      }
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0);
+      if (!st) {
+        shared.fail(st);
+        if (SteadyClock::now() + std::chrono::milliseconds(10) < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        continue;
+      }
+      // Page through $all and wrap around at its end.
+      from = got < static_cast<uint64_t>(a.batch) ? kStartPosition : last + 1;
+      h.record(static_cast<uint64_t>(us.count()));
+      shared.calls.fetch_add(1, std::memory_order_relaxed);
+      shared.events.fetch_add(got, std::memory_order_relaxed);
+    }
+  });
+  progress->stop();
+  BenchArgs shown = a;
+  if (a.mode == "streams") shown.streams = static_cast<int>(streams.size());
+  return finish(s, result_json("read-" + a.mode, shown, shared, hist, elapsed, /*appends=*/false),
+                shared);
+}
+
+void add_common(CLI::App* sub, BenchArgs* a) {
+  sub->add_option("--clients", a->clients, "Concurrent clients (threads)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  sub->add_option("--duration", a->duration_s, "Seconds to run")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
+  sub->add_option("--size", a->size, "Bytes of JSON data per event")
+      ->check(CLI::Range(0, 16 << 20))
+      ->capture_default_str();
+  sub->add_option("--streams", a->streams, "Streams to spread events over")
+      ->check(CLI::Range(1, 100'000'000))
+      ->capture_default_str();
+  sub->add_flag("--shared-client", a->shared_client, "All threads share one client");
+}
+
+}  // namespace
+
+void add_bench_commands(CLI::App& app, Runner* selected) {
+  auto* group = app.add_subcommand("bench", "Measure throughput and latency against a server");
+  group->require_subcommand(1);
+
+  auto ap = std::make_shared<BenchArgs>();
+  auto* sub = group->add_subcommand("append", "Closed-loop durable appends");
+  add_common(sub, ap.get());
+  sub->add_option("--batch", ap->batch, "Events per append")
+      ->check(CLI::Range(1, 10'000))
+      ->capture_default_str();
+  sub->callback([ap, selected] {
+    *selected = [ap](Session& s) { return run_bench_append(s, *ap); };
+  });
+
+  auto rd = std::make_shared<BenchArgs>();
+  rd->clients = 1;
+  rd->batch = 1000;
+  rd->streams = 100;
+  sub = group->add_subcommand("read", "Closed-loop reads: pages of $all (streaming) or of streams");
+  add_common(sub, rd.get());
+  sub->add_option("--batch", rd->batch, "Events per read call")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  sub->add_option("--mode", rd->mode, "all: read $all page by page; streams: read whole streams")
+      ->check(CLI::IsMember({"all", "streams"}))
+      ->capture_default_str();
+  sub->add_option("--stream-prefix", rd->stream_prefix, "streams mode: streams to read")
+      ->capture_default_str();
+  sub->add_option("--prefill", rd->prefill,
+                  "Append this many events (over --streams streams) before measuring")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->callback([rd, selected] {
+    *selected = [rd](Session& s) { return run_bench_read(s, *rd); };
+  });
+}
+
+}  // namespace reckon::cli

@@ -1,0 +1,242 @@
+// import / export: JSON lines, one event per line, the fields of `read` (event_json.h).
+//
+// export streams $all (read_all_streaming: nothing buffered beyond one page) into a file.
+// import reads a file, groups events by stream and appends them in batches (default 500) with
+// their original event ids, so per-stream order is kept and re-running an interrupted import
+// with the same batches is an idempotent retry. Memory is bounded: when more than
+// --max-buffered events wait in partial batches, every pending batch is flushed.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+#include "event_json.h"
+#include "output.h"
+#include "progress.h"
+
+namespace reckon::cli {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double seconds_since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+std::function<std::string(double)> rate_line(const std::string& verb,
+                                             const std::atomic<uint64_t>& count) {
+  return [verb, &count](double elapsed) {
+    uint64_t n = count.load(std::memory_order_relaxed);
+    double rate = elapsed > 0 ? static_cast<double>(n) / elapsed : 0;
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s %s events  %.1fs  %s events/s", verb.c_str(),
+                  with_thousands(n).c_str(), elapsed,
+                  with_thousands(static_cast<uint64_t>(rate)).c_str());
+    return std::string(buf);
+  };
+}
+
+// ---------------------------------------------------------------- import
+struct ImportArgs {
+  std::string file;
+  uint64_t batch = 500;
+  uint64_t max_buffered = 50'000;
+  bool quiet = false;
+};
+
+class Importer {
+ public:
+  Importer(Client& client, const ImportArgs& args) : client_(client), args_(args) {}
+
+  Status add(std::string stream, NewEvent event) {
+    auto [it, inserted] = pending_.try_emplace(stream);
+    if (inserted) order_.push_back(stream);
+    it->second.push_back(std::move(event));
+    ++buffered_;
+    if (it->second.size() >= args_.batch) RECKON_RETURN_IF_ERROR(flush(it->first));
+    if (buffered_ >= args_.max_buffered) RECKON_RETURN_IF_ERROR(flush_all());
+    return Status::ok();
+  }
+
+  // Flushes every pending batch, in the order their streams first appeared.
+  Status flush_all() {
+    for (const auto& stream : order_) RECKON_RETURN_IF_ERROR(flush(stream));
+    pending_.clear();
+    order_.clear();
+    return Status::ok();
+  }
+
+  std::atomic<uint64_t> imported{0};
+  uint64_t appends = 0;
+  std::map<std::string, bool> streams_seen;
+
+ private:
+  Status flush(const std::string& stream) {
+    auto it = pending_.find(stream);
+    if (it == pending_.end() || it->second.empty()) return Status::ok();
+    size_t n = it->second.size();
+    auto r = client_.append(stream, kExpectAny, std::move(it->second));
+    it->second.clear();
+    buffered_ -= n;
+    if (!r) {
+      return Status(r.code(), "importing into '" + stream + "' after " +
+                                  std::to_string(imported.load()) + " events: " +
+                                  r.status().message());
+    }
+    ++appends;
+    streams_seen[stream] = true;
+    imported.fetch_add(n, std::memory_order_relaxed);
+    return Status::ok();
+  }
+
+  Client& client_;
+  const ImportArgs& args_;
+  std::map<std::string, std::vector<NewEvent>> pending_;
+  std::vector<std::string> order_;
+  uint64_t buffered_ = 0;
+};
+
+int run_import(Session& s, const ImportArgs& a) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (a.file != "-") {
+    file.open(a.file);
+    if (!file) return report_error(Status::io_error("cannot open '" + a.file + "'"));
+    in = &file;
+  }
+  auto client = s.client();
+  if (!client) return report_error(client.status());
+
+  auto t0 = SteadyClock::now();
+  Importer importer(**client, a);
+  std::unique_ptr<ProgressLine> progress;
+  if (!a.quiet) progress = std::make_unique<ProgressLine>(rate_line("imported", importer.imported));
+
+  Status st;
+  std::string line;
+  uint64_t line_no = 0;
+  while (st.is_ok() && std::getline(*in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string where = a.file + ":" + std::to_string(line_no);
+    auto parsed = event_from_line(line, where);
+    if (!parsed) {
+      st = parsed.status();
+      break;
+    }
+    if (parsed->stream_id.empty()) {
+      st = Status::invalid_argument(where + ": missing field 'stream_id'");
+      break;
+    }
+    st = importer.add(std::move(parsed->stream_id), std::move(parsed->event));
+  }
+  if (st.is_ok() && in->bad()) st = Status::io_error("error reading '" + a.file + "'");
+  if (st.is_ok()) st = importer.flush_all();
+  if (progress) progress->stop();
+  if (!st) return report_error(st);
+
+  Json j;
+  j["file"] = a.file;
+  j["events"] = importer.imported.load();
+  j["streams"] = importer.streams_seen.size();
+  j["appends"] = importer.appends;
+  j["duration_s"] = seconds_since(t0);
+  s.out().record(j);
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------- export
+struct ExportArgs {
+  std::string file;
+  uint64_t from = 0;
+  std::vector<std::string> types;
+  std::vector<std::string> prefixes;
+  bool include_system = false;
+  bool quiet = false;
+};
+
+int run_export(Session& s, const ExportArgs& a) {
+  auto client = s.client();
+  if (!client) return report_error(client.status());
+  const bool to_stdout = a.file == "-";
+  std::FILE* out = to_stdout ? stdout : std::fopen(a.file.c_str(), "w");
+  if (out == nullptr) return report_error(Status::io_error("cannot create '" + a.file + "'"));
+
+  auto t0 = SteadyClock::now();
+  std::atomic<uint64_t> exported{0};
+  std::unique_ptr<ProgressLine> progress;
+  if (!a.quiet) progress = std::make_unique<ProgressLine>(rate_line("exported", exported));
+
+  ReadAllOptions o;
+  o.from_position = a.from;
+  o.max_count = 0;  // to the end
+  o.filter.event_types = a.types;
+  o.filter.stream_prefixes = a.prefixes;
+  o.filter.exclude_system_streams = !a.include_system;
+  bool write_failed = false;
+  Position last = 0;
+  Status st = (*client)->read_all_streaming(o, [&](const Event& e) {
+    std::string line = dump_json(event_to_json(e));
+    line.push_back('\n');
+    if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) {
+      write_failed = true;
+      return false;
+    }
+    last = e.position;
+    exported.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  });
+  if (std::fflush(out) != 0) write_failed = true;
+  if (!to_stdout && std::fclose(out) != 0) write_failed = true;
+  if (progress) progress->stop();
+  if (write_failed) return report_error(Status::io_error("cannot write '" + a.file + "'"));
+  if (!st) return report_error(st);
+
+  Json j;
+  j["file"] = a.file;
+  j["events"] = exported.load();
+  j["last_position"] = last;
+  j["duration_s"] = seconds_since(t0);
+  if (to_stdout) {
+    std::cerr << dump_json(j) << "\n";  // stdout holds the events
+  } else {
+    s.out().record(j);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_import_export_commands(CLI::App& app, Runner* selected) {
+  auto im = std::make_shared<ImportArgs>();
+  auto* sub = app.add_subcommand("import", "Append the events of a JSON-lines file (from export)");
+  sub->add_option("file", im->file, "JSON-lines file ('-' = stdin)")->required();
+  sub->add_option("--batch", im->batch, "Events per append")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000}))
+      ->capture_default_str();
+  sub->add_option("--max-buffered", im->max_buffered,
+                  "Flush every stream's batch when this many events wait")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}))
+      ->capture_default_str();
+  sub->add_flag("--quiet", im->quiet, "No progress line");
+  sub->callback([im, selected] { *selected = [im](Session& s) { return run_import(s, *im); }; });
+
+  auto ex = std::make_shared<ExportArgs>();
+  sub = app.add_subcommand("export", "Write $all (or a filtered part) to a JSON-lines file");
+  sub->add_option("file", ex->file, "Output file ('-' = stdout)")->required();
+  sub->add_option("--from", ex->from, "First position (inclusive)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--type", ex->types, "Only this event type (repeatable)")->allow_extra_args(false);
+  sub->add_option("--stream-prefix", ex->prefixes, "Only streams with this prefix (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_flag("--include-system", ex->include_system, "Also export system streams ($...)");
+  sub->add_flag("--quiet", ex->quiet, "No progress line");
+  sub->callback([ex, selected] { *selected = [ex](Session& s) { return run_export(s, *ex); }; });
+}
+
+}  // namespace reckon::cli
