@@ -428,6 +428,9 @@ class GrpcClient final : public Client {
     for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
       auto stubs = current_stubs();
       grpc::ClientContext ctx;
+      // A bounded read gets the usual deadline; an unbounded stream (export, scan) may run
+      // for as long as it delivers.
+      if (req.max_count() > 0) ctx.set_deadline(deadline());
       if (options_.require_leader_reads) ctx.AddMetadata("reckon-require-leader", "1");
       auto reader = (stubs->streams.get()->*method)(&ctx, req);
       v1::ReadResponse msg;

@@ -14,8 +14,15 @@ simdjson::dom::parser& thread_parser() {
 }
 
 Result<simdjson::dom::element> parse(std::string_view text, std::string_view what) {
-  simdjson::padded_string padded(text);
-  auto doc = thread_parser().parse(padded);
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a per-thread buffer
+  // with room for that, instead of allocating a padded copy per document.
+  thread_local std::string buffer;
+  if (buffer.capacity() < text.size() + simdjson::SIMDJSON_PADDING) {
+    buffer.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  }
+  buffer.assign(text.data(), text.size());
+  auto doc = thread_parser().parse(
+      simdjson::padded_string_view(buffer.data(), buffer.size(), buffer.capacity()));
   if (doc.error()) {
     return Status::invalid_argument(std::string(what) + " is not valid JSON: " +
                                     simdjson::error_message(doc.error()));

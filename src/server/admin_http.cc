@@ -66,7 +66,6 @@ http::HttpResponse AdminHttp::handle(const http::HttpRequest& req) {
     resp.status = 404;
     resp.body = "not found\n";
   }
-  if (req.method == "HEAD") resp.body.clear();
   return resp;
 }
 

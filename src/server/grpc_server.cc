@@ -41,6 +41,8 @@ Status GrpcServer::start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC enables SO_REUSEPORT by default: a second server would silently share the port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int gateways = 1;
   for (const auto& s : config_.stores) gateways = std::max(gateways, s.gateway_pool_size);
   for (int i = 0; i < gateways; ++i) queues_.push_back(builder.AddCompletionQueue());
@@ -68,12 +70,19 @@ Status GrpcServer::start() {
 void GrpcServer::shutdown(std::chrono::milliseconds grace, const std::function<void()>& drain) {
   if (stopped_ || !server_) return;
   stopped_ = true;
-  // 1. Stop accepting; calls still running get `grace` to finish, then are cancelled.
-  server_->Shutdown(std::chrono::system_clock::now() + grace);
-  // 2. Calls already handed to pools or the committer still complete through the queues.
-  auto until = std::chrono::steady_clock::now() + grace + std::chrono::seconds(5);
+  // 1. Let calls in flight finish (bounded by `grace`). Waiting in grpc::Server::Shutdown
+  //    instead would also wait for idle client connections to go away.
+  auto until = std::chrono::steady_clock::now() + grace;
   while (tracker_.live() > 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // 2. Stop accepting and cancel whatever is still running.
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  // Cancelled calls and those handed to pools or the committer still complete through the
+  // queues; give them a moment.
+  until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (tracker_.live() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (tracker_.live() > 0) spdlog::warn("{} calls still running at shutdown", tracker_.live());
   if (drain) drain();

@@ -125,7 +125,10 @@ int main(int argc, char** argv) {
   int sig = wait_for_shutdown_signal(signals);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   admin.set_serving(false);
-  grpc.shutdown(std::chrono::milliseconds(5000), [&] { stores.close_all(); });
+  grpc.shutdown(std::chrono::milliseconds(5000), [&] {
+    telemetry.detach_stores();
+    stores.close_all();
+  });
   admin.stop();
   spdlog::info("reckond stopped");
   return 0;

@@ -116,11 +116,16 @@ void register_append(GrpcServer& server, Svc& service) {
           Telemetry* telemetry = &server.telemetry();
           store->store->append_multi_async(
               std::move(parts).value(), wire::from_proto_condition(call.request),
-              [&call, telemetry, events, bytes](Result<std::vector<AppendResult>> r) {
-                if (!r) return call.fail(r.status());
-                telemetry->appended(events, bytes);
-                for (const auto& a : *r) wire::to_proto(a, call.response.add_results());
-                call.finish();
+              [&call, store, telemetry, events, bytes](Result<std::vector<AppendResult>> r) {
+                // Runs on the committer thread: hand the reply to a writer so the committer
+                // goes straight back to committing the next group.
+                auto reply = [&call, telemetry, events, bytes, r = std::move(r)]() mutable {
+                  if (!r) return call.fail(r.status());
+                  telemetry->appended(events, bytes);
+                  for (const auto& a : *r) wire::to_proto(a, call.response.add_results());
+                  call.finish();
+                };
+                if (!store->writers->post(reply)) reply();  // pool closing: answer inline
               });
         });
         if (!posted) call.fail(Status::unavailable("server is shutting down"));

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "server/metrics/metrics.h"
 
@@ -35,6 +36,7 @@ struct Telemetry::Impl {
   metrics::Counter* appended_events = nullptr;
   metrics::Counter* appended_bytes = nullptr;
   metrics::Counter* read_events = nullptr;
+  std::vector<metrics::Gauge*> store_gauges;  // sample a Store at scrape time
 };
 
 Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
@@ -62,13 +64,15 @@ Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
     Store* store = s->store.get();
     const metrics::Labels labels{{"store", s->config.store_id}};
     auto gauge = [&](const char* name, const char* help, std::function<double(const StoreStats&)> f) {
-      r.gauge(name, help, labels).set_callback([store, f] { return f(store->stats()); });
+      metrics::Gauge& g = r.gauge(name, help, labels);
+      g.set_callback([store, f] { return f(store->stats()); });
+      impl_->store_gauges.push_back(&g);
     };
     gauge("reckon_last_position", "Global position of the last event",
           [](const StoreStats& st) { return double(st.last_position); });
     gauge("reckon_applied_index", "Last command applied by the state machine",
           [](const StoreStats& st) { return double(st.applied_index); });
-    gauge("reckon_commits_total", "Synced group commits since start",
+    gauge("reckon_group_commits", "Synced group commits since start",
           [](const StoreStats& st) { return double(st.commits); });
     gauge("reckon_rocksdb_sst_bytes", "RocksDB SST files size",
           [](const StoreStats& st) { return double(st.sst_bytes); });
@@ -105,5 +109,9 @@ void Telemetry::appended(uint64_t events, uint64_t bytes) {
 void Telemetry::events_read(uint64_t events) { impl_->read_events->inc(events); }
 
 std::string Telemetry::render() { return impl_->registry.render(); }
+
+void Telemetry::detach_stores() {
+  for (auto* g : impl_->store_gauges) g->clear_callback();
+}
 
 }  // namespace reckon::server

@@ -23,6 +23,8 @@ class Telemetry {
   void events_read(uint64_t events);
 
   std::string render();
+  // Stops sampling the stores (call before they close; scrapes then omit store gauges).
+  void detach_stores();
 
  private:
   struct Impl;

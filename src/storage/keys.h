@@ -34,6 +34,17 @@ inline std::string position_key(Position p) {
   return k;
 }
 
+inline void store_u64_be(char* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (56 - 8 * i));
+}
+
+// `name \0 u64be(n)` into a reused buffer (the apply hot path avoids allocating keys).
+inline void set_name_key(std::string& out, std::string_view name, uint64_t n) {
+  out.assign(name.data(), name.size());
+  out.push_back('\0');
+  enc::put_u64_be(out, n);
+}
+
 // `name \0 u64be(n)`: stream index, type/tag index and snapshot keys.
 inline std::string name_key(std::string_view name, uint64_t n) {
   std::string k;

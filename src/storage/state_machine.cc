@@ -259,13 +259,22 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
       view.tags = e.tags;
       record.clear();
       encode_event(record, view);
-      const std::string pos_key = position_key(position);
+      char pos_buf[8];
+      store_u64_be(pos_buf, position);
+      const rocksdb::Slice pos_key(pos_buf, 8);
       b.batch_.Put(cf_events, pos_key, record);
-      b.batch_.Put(cf_stream_index, name_key(part.stream_id, static_cast<uint64_t>(version)), pos_key);
-      b.batch_.Put(cf_types, name_key(e.event_type, position), rocksdb::Slice());
-      for (auto tag : e.tags) b.batch_.Put(cf_tags, name_key(tag, position), rocksdb::Slice());
+      set_name_key(key, part.stream_id, static_cast<uint64_t>(version));
+      b.batch_.Put(cf_stream_index, key, pos_key);
+      set_name_key(key, e.event_type, position);
+      b.batch_.Put(cf_types, key, rocksdb::Slice());
+      for (auto tag : e.tags) {
+        set_name_key(key, tag, position);
+        b.batch_.Put(cf_tags, key, rocksdb::Slice());
+      }
       b.batch_.Put(cf_ids, uuid_key(e.event_id), pos_key);
-      b.ids_[e.event_id] = EventLocation{position, plan.stream, version, created_us};
+      // Later commands of this batch can only name ids a client chose (generated ids are not
+      // known to anyone before the commit), so only those need the in-batch lookup.
+      if (e.client_supplied_id) b.ids_[e.event_id] = EventLocation{position, plan.stream, version, created_us};
       b.events_.push_back({position, e.event_type, e.tags});
     }
     plan.head.last_version = version;

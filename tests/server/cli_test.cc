@@ -416,7 +416,13 @@ TEST_F(CliTest, WrongExpectedVersionExitsThreeWithDetails) {
 TEST_F(CliTest, NotFoundAndDeletedExitFour) {
   CliFails({"read", unique_name("cli-none")}, 4, "StreamNotFound");
   CliFails({"snapshot", "load", unique_name("cli-none")}, 4, "NotFound");
-  CliFails({"snapshot", "delete", unique_name("cli-none"), "--version", "1"}, 4, "NotFound");
+  const std::string gone = unique_name("cli-gone");
+  MustAppend(gone, kExpectAny, make_events(1));
+  RECKON_ASSERT_OK(client().delete_stream(gone, kExpectAny));
+  CliFails({"read", gone}, 4, "StreamDeleted");
+  CliFails({"read", gone, "--backward"}, 4, "StreamDeleted");
+  RECKON_ASSERT_OK(client().tombstone_stream(gone, kExpectAny));
+  CliFails({"append", gone, "--type", "T", "--data", "{}"}, 4, "StreamDeleted");
 }
 
 TEST_F(CliTest, OtherErrorsExitOne) {

@@ -63,7 +63,9 @@ TEST_F(ClientTest, AppendAndReadRoundTripEveryField) {
     EXPECT_EQ(e.metadata_content_type, n.metadata_content_type);
     EXPECT_EQ(sorted(e.tags), sorted(n.tags));
     EXPECT_EQ(e.created_us, r->created_us) << "one timestamp per append";
-    if (n.event_id) EXPECT_EQ(e.event_id, *n.event_id);
+    if (n.event_id) {
+      EXPECT_EQ(e.event_id, *n.event_id);
+    }
     EXPECT_FALSE(e.event_id.is_nil());
   }
 }
@@ -367,6 +369,34 @@ TEST_F(ClientTest, ReadAllStreamingDeliversOneHundredThousandEvents) {
   EXPECT_EQ(in_stream, 10'000u);
 }
 
+TEST_F(ClientTest, LargeAppendsUpToTheLimitAndTimeouts) {
+  // Ten events of ~1,000,000 bytes: 10 MB in one append, under the 16 MiB append limit (and
+  // over gRPC's default 4 MiB message size).
+  const std::string s = unique_name("large");
+  const std::string big = "\"" + std::string(1'000'000, 'x') + "\"";
+  std::vector<NewEvent> ten;
+  for (int i = 0; i < 10; ++i) ten.push_back(make_event("Large", big));
+  auto r = client().append(s, kExpectNoStream, ten);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->last_version, 9);
+  auto back = client().read(s, ReadStreamOptions{9, 1, Direction::kForward});
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  ASSERT_EQ(back->events.size(), 1u);
+  EXPECT_EQ(back->events[0].data.size(), big.size());
+
+  // Seventeen of them: over the append limit.
+  std::vector<NewEvent> seventeen;
+  for (int i = 0; i < 17; ++i) seventeen.push_back(make_event("Large", big));
+  RECKON_EXPECT_CODE(client().append(s, kExpectAny, seventeen), ErrorCode::kLimitExceeded);
+  EXPECT_EQ(client().get_version(s).value(), 9);
+
+  // A unary call that cannot finish within its 1 ms deadline.
+  auto hurried = connect_client(server().grpc_address(), /*timeout_ms=*/1, /*max_attempts=*/1);
+  ASSERT_TRUE(hurried.is_ok()) << hurried.status().to_string();
+  RECKON_EXPECT_CODE((*hurried)->append(unique_name("hurried"), kExpectAny, ten),
+                     ErrorCode::kTimeout);
+}
+
 // ---------------------------------------------------------------- stream state
 
 TEST_F(ClientTest, VersionsExistenceInfoAndListing) {
@@ -606,6 +636,27 @@ TEST(ClientUnreachableTest, CallsFailWithUnavailableWithinTheDeadline) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+// ---------------------------------------------------------------- startup
+
+// gRPC sets SO_REUSEPORT by default: unless the server turns it off, a second reckond binds
+// the same port and the kernel splits connections between two stores.
+TEST(ServerStartupTest, SecondServerOnATakenGrpcPortRefusesToStart) {
+  TempDir dir;
+  ServerProcess first(reckond_bin(), dir.sub("first"));
+  RECKON_ASSERT_OK(first.start());
+  auto http = pick_free_port();
+  ASSERT_TRUE(http.is_ok());
+  RunOptions o;
+  o.timeout = std::chrono::seconds(5);
+  auto second = run_program(reckond_bin(),
+                            {"--data-dir", dir.sub("second"), "--listen", first.grpc_address(),
+                             "--http", "127.0.0.1:" + std::to_string(*http)},
+                            o);
+  EXPECT_FALSE(second.timed_out) << "a second reckond kept running on " << first.grpc_address()
+                                 << ":\n" << second.err;
+  EXPECT_NE(second.exit_code, 0) << second.err;
+}
+
 // ---------------------------------------------------------------- restarts
 
 TEST(ServerRestartTest, CleanRestartKeepsEverything) {
@@ -704,6 +755,7 @@ TEST(ServerRestartTest, KillNineLosesNoAcknowledgedAppend) {
     EXPECT_EQ(r->events[0].position, a.position);
   }
   for (const auto& [stream, v] : highest) EXPECT_GE((*c)->get_version(stream).value(), v);
+  ASSERT_EQ(highest.size(), 4u);
   // Positions of $all stay dense after recovery.
   ReadAllOptions all;
   all.max_count = 0;
@@ -714,6 +766,13 @@ TEST(ServerRestartTest, KillNineLosesNoAcknowledgedAppend) {
     return true;
   }));
   EXPECT_TRUE(dense);
+
+  // And once more through a clean restart().
+  c->reset();
+  RECKON_ASSERT_OK(server.restart());
+  auto again = connect_client(server.grpc_address());
+  ASSERT_TRUE(again.is_ok());
+  for (const auto& [stream, v] : highest) EXPECT_GE((*again)->get_version(stream).value(), v);
 }
 
 }  // namespace

@@ -93,10 +93,12 @@ std::unique_ptr<ProgressLine> start_progress(const std::string& label, Shared& s
     uint64_t events = 0;
   };
   auto last = std::make_shared<Last>();
-  return std::make_unique<ProgressLine>([label, &shared, last](double elapsed) {
+  return std::make_unique<ProgressLine>([label, &shared, last](double elapsed, bool final) {
     uint64_t events = shared.events.load(std::memory_order_relaxed);
-    double dt = elapsed - last->t;
-    double rate = dt > 0 ? static_cast<double>(events - last->events) / dt : 0;
+    // Live: the rate over the last period; final: the average over the whole run.
+    double dt = final ? elapsed : elapsed - last->t;
+    uint64_t delta = final ? events : events - last->events;
+    double rate = dt > 0 ? static_cast<double>(delta) / dt : 0;
     last->t = elapsed;
     last->events = events;
     char buf[256];

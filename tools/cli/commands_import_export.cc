@@ -3,14 +3,22 @@
 // export streams $all (read_all_streaming: nothing buffered beyond one page) into a file.
 // import reads a file, groups events by stream and appends them in batches (default 500) with
 // their original event ids, so per-stream order is kept and re-running an interrupted import
-// with the same batches is an idempotent retry. Memory is bounded: when more than
-// --max-buffered events wait in partial batches, every pending batch is flushed.
+// with the same batches is an idempotent retry. Batches of different streams are appended
+// concurrently (--parallel lanes; one stream always on the same lane, so in order). Memory is
+// bounded: when more than --max-buffered events wait in partial batches, every pending batch is
+// flushed, and each lane holds at most a few queued batches.
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iostream>
-#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "commands.h"
 #include "event_json.h"
@@ -27,9 +35,9 @@ double seconds_since(SteadyClock::time_point t0) {
   return std::chrono::duration<double>(SteadyClock::now() - t0).count();
 }
 
-std::function<std::string(double)> rate_line(const std::string& verb,
-                                             const std::atomic<uint64_t>& count) {
-  return [verb, &count](double elapsed) {
+std::function<std::string(double, bool)> rate_line(const std::string& verb,
+                                                   const std::atomic<uint64_t>& count) {
+  return [verb, &count](double elapsed, bool /*final*/) {
     uint64_t n = count.load(std::memory_order_relaxed);
     double rate = elapsed > 0 ? static_cast<double>(n) / elapsed : 0;
     char buf[200];
@@ -45,12 +53,107 @@ struct ImportArgs {
   std::string file;
   uint64_t batch = 500;
   uint64_t max_buffered = 50'000;
+  int parallel = 4;
   bool quiet = false;
 };
 
+// Appends batches on `lanes` threads. Every batch of one stream goes to the same lane, and a
+// lane appends its batches one at a time in submission order, so each stream keeps its order
+// while different streams are written concurrently (the server folds them into one group
+// commit). After the first error nothing more is appended.
+class AppendPipeline {
+ public:
+  AppendPipeline(Client& client, int lanes, size_t max_queued_per_lane)
+      : client_(client), max_queued_(max_queued_per_lane) {
+    for (int i = 0; i < lanes; ++i) {
+      lanes_.push_back(std::make_unique<Lane>());
+      lanes_.back()->thread = std::thread([this, lane = lanes_.back().get()] { run(*lane); });
+    }
+  }
+  ~AppendPipeline() { finish(); }
+
+  // Queues one append; blocks while the stream's lane is full. Returns the first error so far.
+  Status submit(std::string stream, std::vector<NewEvent> events) {
+    Lane& lane = *lanes_[std::hash<std::string>{}(stream) % lanes_.size()];
+    std::unique_lock lock(mu_);
+    space_.wait(lock, [&] { return lane.jobs.size() < max_queued_ || !first_error_.is_ok(); });
+    if (!first_error_.is_ok()) return first_error_;
+    lane.jobs.push_back({std::move(stream), std::move(events)});
+    lane.ready.notify_one();
+    return Status::ok();
+  }
+
+  // Waits until every queued append is done; the first error, if any.
+  Status finish() {
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    for (auto& lane : lanes_) {
+      lane->ready.notify_all();
+      if (lane->thread.joinable()) lane->thread.join();
+    }
+    std::lock_guard lock(mu_);
+    return first_error_;
+  }
+
+  std::atomic<uint64_t> imported{0};
+  std::atomic<uint64_t> appends{0};
+
+ private:
+  struct Job {
+    std::string stream;
+    std::vector<NewEvent> events;
+  };
+  struct Lane {
+    std::deque<Job> jobs;
+    std::condition_variable ready;
+    std::thread thread;
+  };
+
+  void run(Lane& lane) {
+    std::unique_lock lock(mu_);
+    while (true) {
+      lane.ready.wait(lock, [&] { return !lane.jobs.empty() || closing_; });
+      if (lane.jobs.empty()) return;  // closing and drained
+      Job job = std::move(lane.jobs.front());
+      lane.jobs.pop_front();
+      space_.notify_all();
+      if (!first_error_.is_ok()) continue;  // drop the rest after an error
+      lock.unlock();
+      size_t n = job.events.size();
+      auto r = client_.append(job.stream, kExpectAny, std::move(job.events));
+      lock.lock();
+      if (!r) {
+        if (first_error_.is_ok()) {
+          first_error_ = Status(r.code(), "importing into '" + job.stream + "' after " +
+                                              std::to_string(imported.load()) + " events: " +
+                                              r.status().message());
+        }
+        space_.notify_all();
+        continue;
+      }
+      appends.fetch_add(1, std::memory_order_relaxed);
+      imported.fetch_add(n, std::memory_order_relaxed);
+    }
+  }
+
+  Client& client_;
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable space_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  bool closing_ = false;
+  Status first_error_;
+};
+
+// Groups the events of a file by stream into batches and hands full batches to the pipeline.
+// At most `max_buffered` events wait in partial batches; then every partial batch is flushed.
+// The batches depend only on the file and the options, so re-running an interrupted import
+// resends the same batches: an idempotent retry for those already written.
 class Importer {
  public:
-  Importer(Client& client, const ImportArgs& args) : client_(client), args_(args) {}
+  Importer(AppendPipeline& pipeline, const ImportArgs& args) : pipeline_(pipeline), args_(args) {}
 
   Status add(std::string stream, NewEvent event) {
     auto [it, inserted] = pending_.try_emplace(stream);
@@ -70,33 +173,24 @@ class Importer {
     return Status::ok();
   }
 
-  std::atomic<uint64_t> imported{0};
-  uint64_t appends = 0;
-  std::map<std::string, bool> streams_seen;
+  size_t streams() const { return streams_.size(); }
 
  private:
   Status flush(const std::string& stream) {
     auto it = pending_.find(stream);
     if (it == pending_.end() || it->second.empty()) return Status::ok();
-    size_t n = it->second.size();
-    auto r = client_.append(stream, kExpectAny, std::move(it->second));
-    it->second.clear();
-    buffered_ -= n;
-    if (!r) {
-      return Status(r.code(), "importing into '" + stream + "' after " +
-                                  std::to_string(imported.load()) + " events: " +
-                                  r.status().message());
-    }
-    ++appends;
-    streams_seen[stream] = true;
-    imported.fetch_add(n, std::memory_order_relaxed);
-    return Status::ok();
+    buffered_ -= it->second.size();
+    streams_.insert(stream);
+    std::vector<NewEvent> batch;
+    batch.swap(it->second);
+    return pipeline_.submit(stream, std::move(batch));
   }
 
-  Client& client_;
+  AppendPipeline& pipeline_;
   const ImportArgs& args_;
-  std::map<std::string, std::vector<NewEvent>> pending_;
+  std::unordered_map<std::string, std::vector<NewEvent>> pending_;
   std::vector<std::string> order_;
+  std::unordered_set<std::string> streams_;
   uint64_t buffered_ = 0;
 };
 
@@ -112,9 +206,10 @@ int run_import(Session& s, const ImportArgs& a) {
   if (!client) return report_error(client.status());
 
   auto t0 = SteadyClock::now();
-  Importer importer(**client, a);
+  AppendPipeline pipeline(**client, a.parallel, /*max_queued_per_lane=*/4);
+  Importer importer(pipeline, a);
   std::unique_ptr<ProgressLine> progress;
-  if (!a.quiet) progress = std::make_unique<ProgressLine>(rate_line("imported", importer.imported));
+  if (!a.quiet) progress = std::make_unique<ProgressLine>(rate_line("imported", pipeline.imported));
 
   Status st;
   std::string line;
@@ -136,15 +231,17 @@ int run_import(Session& s, const ImportArgs& a) {
   }
   if (st.is_ok() && in->bad()) st = Status::io_error("error reading '" + a.file + "'");
   if (st.is_ok()) st = importer.flush_all();
+  Status appended = pipeline.finish();
+  if (st.is_ok()) st = appended;
   if (progress) progress->stop();
   if (!st) return report_error(st);
 
   Json j;
   j["file"] = a.file;
-  j["events"] = importer.imported.load();
-  j["streams"] = importer.streams_seen.size();
-  j["appends"] = importer.appends;
-  j["duration_s"] = seconds_since(t0);
+  j["events"] = pipeline.imported.load();
+  j["streams"] = importer.streams();
+  j["appends"] = pipeline.appends.load();
+  j["duration_s"] = std::round(seconds_since(t0) * 1000) / 1000;
   s.out().record(j);
   return kExitOk;
 }
@@ -200,7 +297,7 @@ int run_export(Session& s, const ExportArgs& a) {
   j["file"] = a.file;
   j["events"] = exported.load();
   j["last_position"] = last;
-  j["duration_s"] = seconds_since(t0);
+  j["duration_s"] = std::round(seconds_since(t0) * 1000) / 1000;
   if (to_stdout) {
     std::cerr << dump_json(j) << "\n";  // stdout holds the events
   } else {
@@ -221,6 +318,10 @@ void add_import_export_commands(CLI::App& app, Runner* selected) {
   sub->add_option("--max-buffered", im->max_buffered,
                   "Flush every stream's batch when this many events wait")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}))
+      ->capture_default_str();
+  sub->add_option("--parallel", im->parallel,
+                  "Appends in flight (streams are spread over this many lanes)")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   sub->add_flag("--quiet", im->quiet, "No progress line");
   sub->callback([im, selected] { *selected = [im](Session& s) { return run_import(s, *im); }; });

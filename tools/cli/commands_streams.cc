@@ -15,6 +15,9 @@ namespace {
 Json event_table_row(const Event& e, const Json& full) {
   Json row = full;
   row["created"] = format_timestamp_us(e.created_us);
+  std::string tags;
+  for (const auto& t : e.tags) tags += (tags.empty() ? "" : ",") + t;
+  row["tags"] = tags;
   return row;
 }
 

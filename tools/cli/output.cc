@@ -131,7 +131,9 @@ void Output::record(const Json& object) {
   size_t width = 0;
   for (const auto& [key, value] : object.items()) width = std::max(width, key.size());
   for (const auto& [key, value] : object.items()) {
-    os_ << key << std::string(width - key.size() + 2, ' ') << cell_text(value) << '\n';
+    std::string line = key + std::string(width - key.size() + 2, ' ') + cell_text(value);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    os_ << line << '\n';
   }
   os_.flush();
 }

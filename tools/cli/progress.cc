@@ -16,7 +16,7 @@ std::string with_thousands(uint64_t n) {
   return {out.rbegin(), out.rend()};
 }
 
-ProgressLine::ProgressLine(std::function<std::string(double)> render,
+ProgressLine::ProgressLine(std::function<std::string(double, bool)> render,
                            std::chrono::milliseconds period)
     : render_(std::move(render)), period_(period), start_(std::chrono::steady_clock::now()) {
   thread_ = std::thread([this] {
@@ -25,7 +25,7 @@ ProgressLine::ProgressLine(std::function<std::string(double)> render,
       if (cv_.wait_for(lock, period_, [this] { return stopping_; })) break;
       double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-      print(render_(elapsed));
+      print(render_(elapsed, false));
     }
   });
 }
@@ -43,7 +43,7 @@ void ProgressLine::stop() {
   thread_.join();
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::lock_guard lock(mu_);
-  print(render_(elapsed));
+  print(render_(elapsed, true));
   std::fputc('\n', stderr);
   std::fflush(stderr);
 }

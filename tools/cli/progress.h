@@ -15,8 +15,10 @@ namespace reckon::cli {
 
 class ProgressLine {
  public:
-  // render(elapsed_seconds) returns the text of the line.
-  explicit ProgressLine(std::function<std::string(double)> render,
+  // render(elapsed_seconds, final) returns the text of the line; `final` is true for the last
+  // print, made by stop() (show totals and averages there rather than a rate over the last
+  // fraction of a second).
+  explicit ProgressLine(std::function<std::string(double, bool)> render,
                         std::chrono::milliseconds period = std::chrono::milliseconds(1000));
   ~ProgressLine();
   ProgressLine(const ProgressLine&) = delete;
@@ -28,7 +30,7 @@ class ProgressLine {
  private:
   void print(const std::string& text);
 
-  std::function<std::string(double)> render_;
+  std::function<std::string(double, bool)> render_;
   std::chrono::milliseconds period_;
   std::chrono::steady_clock::time_point start_;
   std::mutex mu_;
