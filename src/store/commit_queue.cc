@@ -1,12 +1,17 @@
 #include "store/commit_queue.h"
 
+#include <pthread.h>
+
 #include <future>
 
 namespace reckon::store {
 
 CommitQueue::CommitQueue(storage::StateMachine& machine, bool sync, size_t max_group)
     : machine_(machine), sync_(sync), max_group_(max_group == 0 ? 1 : max_group) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "committer");
+    run();
+  });
 }
 
 CommitQueue::~CommitQueue() { close(); }

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -29,6 +31,9 @@ struct BenchArgs {
   int size = 100;
   int streams = 1000;
   bool shared_client = false;
+  // append only: drive the in-flight appends asynchronously over `connections` channels
+  bool async = false;
+  int connections = 4;
   // read only
   std::string mode = "all";  // all | streams
   std::string stream_prefix = "bench-";
@@ -226,6 +231,79 @@ int run_bench_append(Session& s, const BenchArgs& a) {
   return finish(s, result_json("append", a, shared, hist, elapsed, /*appends=*/true), shared);
 }
 
+// --async: `clients` appends are kept in flight with the client's asynchronous API over
+// `connections` channels; each completion records its latency and issues the next append.
+// No thread per client, so the client side costs far less CPU (it shares the machine with the
+// server in these benchmarks).
+int run_bench_append_async(Session& s, const BenchArgs& a) {
+  ClientPool pool;
+  if (Status st = pool.open(s, std::max(1, std::min(a.connections, a.clients)), false); !st) {
+    return report_error(st);
+  }
+  const std::string prefix = "bench-" + run_id() + "-";
+  const std::string payload = make_payload(a.size);
+  Shared shared;
+  std::mutex hist_mu;
+  LatencyHistogram hist;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  int in_flight = 0;
+  auto progress = start_progress("bench append", shared);
+  auto start = SteadyClock::now();
+  auto deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
+                              std::chrono::duration<double>(a.duration_s));
+
+  // Issues one append for in-flight slot `slot`; its completion issues the next one.
+  std::function<void(int, uint64_t)> issue = [&](int slot, uint64_t k) {
+    std::vector<NewEvent> events(static_cast<size_t>(a.batch));
+    for (auto& e : events) {
+      e.event_type = "BenchEvent";
+      e.data = payload;
+    }
+    std::vector<StreamAppend> parts(1);
+    parts[0].stream_id = prefix + std::to_string(k % static_cast<uint64_t>(a.streams));
+    parts[0].expected = kExpectAny;
+    parts[0].events = std::move(events);
+    auto t0 = SteadyClock::now();
+    pool.at(slot).append_multi_async(std::move(parts), std::nullopt,
+                                     [&, slot, k, t0](Result<std::vector<AppendResult>> r) {
+      auto now = SteadyClock::now();
+      if (r) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - t0).count();
+        {
+          std::lock_guard lock(hist_mu);
+          hist.record(static_cast<uint64_t>(us));
+        }
+        shared.calls.fetch_add(1, std::memory_order_relaxed);
+        shared.events.fetch_add(static_cast<uint64_t>(a.batch), std::memory_order_relaxed);
+      } else {
+        shared.fail(r.status());
+      }
+      if (now < deadline && r) {
+        issue(slot, k + static_cast<uint64_t>(a.clients));
+        return;
+      }
+      std::lock_guard lock(done_mu);
+      if (--in_flight == 0) done_cv.notify_all();
+    });
+  };
+  {
+    std::lock_guard lock(done_mu);
+    in_flight = a.clients;
+  }
+  for (int i = 0; i < a.clients; ++i) issue(i, static_cast<uint64_t>(i));
+  {
+    std::unique_lock lock(done_mu);
+    done_cv.wait(lock, [&] { return in_flight == 0; });
+  }
+  double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  progress->stop();
+  Json result = result_json("append", a, shared, hist, elapsed, /*appends=*/true);
+  result["async"] = true;
+  result["connections"] = std::min(a.connections, a.clients);
+  return finish(s, result, shared);
+}
+
 int run_bench_read(Session& s, const BenchArgs& a) {
   if (a.mode != "all" && a.mode != "streams") {
     return report_usage_error("--mode must be 'all' or 'streams'");
@@ -346,8 +424,16 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
   sub->add_option("--batch", ap->batch, "Events per append")
       ->check(CLI::Range(1, 10'000))
       ->capture_default_str();
+  sub->add_flag("--async", ap->async,
+                "Keep --clients appends in flight with the asynchronous client API instead of "
+                "one thread per client");
+  sub->add_option("--connections", ap->connections, "With --async: gRPC channels to spread over")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   sub->callback([ap, selected] {
-    *selected = [ap](Session& s) { return run_bench_append(s, *ap); };
+    *selected = [ap](Session& s) {
+      return ap->async ? run_bench_append_async(s, *ap) : run_bench_append(s, *ap);
+    };
   });
 
   auto rd = std::make_shared<BenchArgs>();

@@ -177,8 +177,8 @@ int run_read(Session& s, const ReadArgs& a) {
     add_event(list, s.out(), e);
     return true;
   });
+  if (!st) return report_error(st);  // before finish(): no empty table above the error
   list.finish();
-  if (!st) return report_error(st);
   return kExitOk;
 }
 
@@ -226,8 +226,8 @@ int run_read_all(Session& s, const ReadAllArgs& a) {
     add_event(list, s.out(), e);
     return true;
   });
+  if (!st) return report_error(st);  // before finish(): no empty table above the error
   list.finish();
-  if (!st) return report_error(st);
   return kExitOk;
 }
 

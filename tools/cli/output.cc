@@ -85,7 +85,11 @@ TableWriter::TableWriter(std::ostream& os, std::vector<std::string> headers, siz
   for (size_t i = 0; i < headers_.size(); ++i) widths_[i] = display_width(headers_[i]);
 }
 
-TableWriter::~TableWriter() { flush(); }
+// Rows not yet shown are printed; a table that never got a row (the command failed before
+// finish()) prints nothing, so an error does not come after an empty header.
+TableWriter::~TableWriter() {
+  if (!pending_.empty()) flush();
+}
 
 void TableWriter::row(std::vector<std::string> cells) {
   cells.resize(headers_.size());

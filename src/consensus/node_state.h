@@ -1,0 +1,55 @@
+// The vocabulary of a replica's state, shared by the consensus layer's pieces and its users:
+// roles, members, leadership events and a status snapshot. Plain values; safe to copy between
+// threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reckon::consensus {
+
+// The Raft role of this node. kUnavailable: not started, or stopped.
+enum class Role : uint8_t { kUnavailable = 0, kFollower, kCandidate, kLeader };
+
+// A member's role in the cluster configuration (libraft's RAFT_VOTER / RAFT_STANDBY /
+// RAFT_SPARE). Standbys replicate the log but do not vote; spares do neither.
+enum class MemberRole : uint8_t { kVoter = 0, kStandby, kSpare };
+
+std::string_view role_name(Role role);
+std::string_view member_role_name(MemberRole role);
+
+struct Member {
+  uint64_t id = 0;
+  std::string address;  // Raft (peer) address, host:port
+  MemberRole role = MemberRole::kVoter;
+
+  bool operator==(const Member&) const = default;
+};
+
+// Published whenever this node's role, term or known leader changes.
+struct LeadershipEvent {
+  Role role = Role::kUnavailable;
+  uint64_t term = 0;
+  uint64_t leader_id = 0;       // 0 = no known leader
+  std::string leader_address;   // Raft address of the leader, empty if unknown
+
+  bool operator==(const LeadershipEvent&) const = default;
+};
+
+struct NodeStatus {
+  uint64_t id = 0;
+  std::string address;
+  Role role = Role::kUnavailable;
+  uint64_t term = 0;
+  uint64_t leader_id = 0;
+  std::string leader_address;
+  uint64_t commit_index = 0;       // highest index known committed
+  uint64_t last_applied = 0;       // highest index Raft handed to the state machine (or skipped)
+  uint64_t last_index = 0;         // highest index in the local log
+  uint64_t state_machine_applied = 0;  // ReplicatedStateMachine::applied_index()
+  std::vector<Member> members;     // current configuration (possibly uncommitted)
+};
+
+}  // namespace reckon::consensus

@@ -1,0 +1,57 @@
+#include "consensus/replica_core.h"
+
+#include <raft.h>
+
+#include "consensus/raft_errors.h"
+
+namespace reckon::consensus {
+
+void ReplicaCore::attach(struct raft* r) {
+  raft_ = r;
+  fsm_.attach(r);
+  proposer_.attach(r);
+}
+
+std::optional<LeadershipEvent> ReplicaCore::settle() {
+  fsm_.commit_if_needed();
+  proposer_.deliver();
+  auto event = tracker_.observe(raft_);
+  if (event && event->role == Role::kLeader) {
+    // A new leader only knows entries of earlier terms are committed once an entry of its own
+    // term commits (Raft §5.4.2). The barrier makes that happen now, so the new leader (and
+    // followers) apply everything before serving, without waiting for the next command.
+    proposer_.barrier(nullptr);
+  }
+  return event;
+}
+
+std::optional<LeadershipEvent> ReplicaCore::closed(const Status& why) {
+  fsm_.commit_if_needed();
+  proposer_.abandon_all(why);
+  proposer_.deliver();
+  return tracker_.mark_unavailable();
+}
+
+NodeStatus ReplicaCore::status() const {
+  NodeStatus s;
+  if (raft_ == nullptr) return s;
+  LeadershipEvent e = read_leadership(raft_);
+  s.id = raft_->id;
+  s.address = raft_->address != nullptr ? raft_->address : "";
+  s.role = e.role;
+  s.term = e.term;
+  s.leader_id = e.leader_id;
+  s.leader_address = e.leader_address;
+  s.commit_index = raft_->commit_index;
+  s.last_applied = raft_last_applied(raft_);
+  s.last_index = raft_last_index(raft_);
+  s.state_machine_applied = const_cast<FsmAdapter&>(fsm_).machine().applied_index();
+  for (unsigned i = 0; i < raft_->configuration.n; i++) {
+    const struct raft_server& server = raft_->configuration.servers[i];
+    s.members.push_back(Member{server.id, server.address != nullptr ? server.address : "",
+                               from_raft_role(server.role)});
+  }
+  return s;
+}
+
+}  // namespace reckon::consensus

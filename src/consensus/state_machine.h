@@ -1,0 +1,64 @@
+// ReplicatedStateMachine: what the consensus layer drives. It knows commands only as bytes; the
+// state machine gives them meaning. Every replica calls apply() with the same committed
+// commands in the same order, so a deterministic state machine ends in the same state on every
+// node.
+//
+// Contract (see docs/CONSENSUS.md, "State machine contract"):
+//  - apply(command, index) is called once per committed command, in log order, with strictly
+//    increasing indexes (barrier and configuration entries consume indexes too, so there are
+//    gaps). It must not fail: a command the state machine rejects (wrong expected version,
+//    undecodable bytes) is a *result*, returned as the value; every replica must reach the same
+//    verdict. The returned pointer goes back to whoever submitted the command, if that happened
+//    on this node; the consensus layer never looks inside.
+//  - applied_index() is the highest index whose effects the state machine holds. It is
+//    persisted by the state machine itself, atomically with the data, so after a restart the
+//    entries the Raft log replays with index <= applied_index() are skipped, never applied twice.
+//  - commit_applied() is called after a run of apply() calls (one turn of the Raft loop) and
+//    before their results are delivered: a state machine that stages applies into one write
+//    batch commits it here. It need not fsync: the Raft log is the durable record and replays
+//    everything above applied_index() after a crash.
+//  - snapshot_state() returns a *logical* snapshot: small bytes naming how far the state
+//    machine is (applied index, high-water marks, a digest), not the data. Raft then truncates
+//    its log behind that point, so before returning the state machine must make everything up
+//    to applied_index() durable (e.g. RocksDB FlushWAL(sync)).
+//  - restore_state(state) is given such bytes from the leader (InstallSnapshot) or from the
+//    local snapshot at startup. If the state machine is already at or past that point it
+//    verifies and keeps its state; if it is behind, it must bring itself up to that point
+//    (bulk fetch from a peer) before returning, or fail (the leader retries later).
+//
+// Threading: every method is called on the Raft loop thread of the node that owns the state
+// machine, one call at a time. Calls must not block for long: while they run the node neither
+// votes nor heartbeats.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "reckon/status.h"
+
+namespace reckon::consensus {
+
+class ReplicatedStateMachine {
+ public:
+  virtual ~ReplicatedStateMachine() = default;
+
+  // Applies one committed command; `index` is its Raft log index.
+  virtual std::shared_ptr<void> apply(std::string_view command, uint64_t index) = 0;
+
+  // Highest index applied and persisted with the state machine's data (0 = nothing yet).
+  virtual uint64_t applied_index() const = 0;
+
+  // Makes the effects of the apply() calls since the last commit_applied() visible (and
+  // written, not necessarily synced). Default: apply() already wrote them.
+  virtual void commit_applied() {}
+
+  // Logical snapshot: applied index, high-water marks, digest. Must be durable on return.
+  virtual std::string snapshot_state() = 0;
+
+  // Brings the state machine to (at least) the point described by a snapshot_state() result.
+  virtual Status restore_state(std::string_view state) = 0;
+};
+
+}  // namespace reckon::consensus
