@@ -84,9 +84,8 @@ std::string order_json(uint64_t n) {
       "\"amount_cents\":%llu,\"currency\":\"EUR\",\"items\":[{\"sku\":\"SKU-%05llu\","
       "\"qty\":%llu},{\"sku\":\"SKU-%05llu\",\"qty\":1}],\"channel\":\"web\"}",
       static_cast<unsigned long long>(n), static_cast<unsigned long long>(n % 100000),
-      static_cast<unsigned long long>(1000 + n % 99000),
-      static_cast<unsigned long long>(n % 50000), static_cast<unsigned long long>(1 + n % 5),
-      static_cast<unsigned long long>((n * 7) % 50000));
+      static_cast<unsigned long long>(1000 + n % 99000), static_cast<unsigned long long>(n % 50000),
+      static_cast<unsigned long long>(1 + n % 5), static_cast<unsigned long long>((n * 7) % 50000));
   return std::string(buf, static_cast<size_t>(len));
 }
 

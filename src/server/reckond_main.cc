@@ -14,6 +14,7 @@
 #include "server/grpc_server.h"
 #include "server/served_store.h"
 #include "server/telemetry.h"
+#include "wire/runtime.h"
 
 namespace {
 
@@ -75,6 +76,7 @@ int wait_for_shutdown_signal(const sigset_t& set) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  wire::tune_grpc_runtime();
   bool help = false;
   auto parsed = parse_server_args(argc, argv, help);
   if (!parsed) {

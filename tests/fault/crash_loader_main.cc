@@ -41,8 +41,7 @@ std::mutex g_print_mu;
 void print_ack(const reckon::AppendResult& r, const std::string& last_id) {
   std::lock_guard<std::mutex> lock(g_print_mu);
   std::fprintf(stdout, "ack %s %" PRId64 " %" PRId64 " %" PRIu64 " %s\n", r.stream_id.c_str(),
-               r.first_version, r.last_version, static_cast<uint64_t>(r.position),
-               last_id.c_str());
+               r.first_version, r.last_version, static_cast<uint64_t>(r.position), last_id.c_str());
   std::fflush(stdout);
 }
 

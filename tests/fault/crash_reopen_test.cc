@@ -17,6 +17,7 @@
 //
 // Seed: printed at the start; set RECKON_CRASH_SEED to replay the kill timings.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -35,8 +36,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "reckon/options.h"
 #include "reckon/status.h"

@@ -8,9 +8,11 @@
 #include "commands.h"
 #include "output.h"
 #include "session.h"
+#include "wire/runtime.h"
 
 int main(int argc, char** argv) {
   using namespace reckon::cli;
+  reckon::wire::tune_grpc_runtime();
 
   GlobalOptions globals;
   CLI::App app{"reckon — command-line client of the reckondb event store", "reckon"};
