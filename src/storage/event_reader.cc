@@ -211,9 +211,11 @@ Result<ReadAllResult> EventReader::read_all(const ReadAllOptions& o) {
   ReadSnapshot snap(db_.db());
   rocksdb::ReadOptions ro;
   ro.snapshot = snap.get();
-  ro.readahead_size = 2 << 20;
+  // No explicit readahead: pages are served from the block cache, and RocksDB's automatic
+  // readahead covers sequential misses (a fixed 2 MiB one cost ~7% in kernel copies).
   std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kEvents)));
   const bool forward = o.direction == Direction::kForward;
+  result.events.reserve(filter->accepts_everything() ? std::min<uint64_t>(count, 4096) : 64);
   const Position start = start_position(o.from_position, o.direction);
   if (!forward && start == 0) return result;
   if (forward) {
