@@ -436,8 +436,8 @@ class GrpcClient final : public Client {
       v1::ReadResponse msg;
       bool stopped = false;
       while (!stopped && reader->Read(&msg)) {
-        for (const auto& pe : msg.events()) {
-          auto e = wire::from_proto(pe);
+        for (auto& pe : *msg.mutable_events()) {
+          auto e = wire::take_from_proto(pe);
           if (!e) {
             ctx.TryCancel();
             reader->Finish();

@@ -17,7 +17,7 @@ constexpr size_t kBatchBytes = 1 << 20;
 // Appends smaller than this are validated on the gateway thread, larger ones on a writer.
 constexpr size_t kInlineAppendBytes = 16 << 10;
 // Store reads issued while filling one message.
-constexpr uint64_t kPageEvents = 256;
+constexpr uint64_t kPageEvents = 1024;
 
 size_t approx_size(const Event& e) {
   return e.data.size() + e.metadata.size() + e.stream_id.size() + e.event_type.size() + 64;

@@ -94,6 +94,23 @@ Result<Event> from_proto(const v1::RecordedEvent& in) {
   return e;
 }
 
+Result<Event> take_from_proto(v1::RecordedEvent& in) {
+  Event e;
+  RECKON_ASSIGN_OR_RETURN(e.event_id, uuid_from_bytes(in.event_id()));
+  e.event_type = std::move(*in.mutable_event_type());
+  e.stream_id = std::move(*in.mutable_stream_id());
+  e.version = in.version();
+  e.position = in.position();
+  e.data = std::move(*in.mutable_data());
+  e.data_content_type = content_type(in.data_content_type());
+  e.metadata = std::move(*in.mutable_metadata());
+  e.metadata_content_type = content_type(in.metadata_content_type());
+  e.tags.reserve(in.tags_size());
+  for (auto& t : *in.mutable_tags()) e.tags.push_back(std::move(t));
+  e.created_us = in.created_us();
+  return e;
+}
+
 Result<std::vector<StreamAppend>> from_proto_appends(const v1::AppendRequest& in) {
   std::vector<StreamAppend> parts;
   parts.reserve(in.appends_size());

@@ -12,6 +12,8 @@ void to_proto(const NewEvent& in, v1::NewEvent* out);
 
 void to_proto(const Event& in, v1::RecordedEvent* out);
 Result<Event> from_proto(const v1::RecordedEvent& in);
+// Same, moving the byte fields out of `in` (the client's streaming reads own their messages).
+Result<Event> take_from_proto(v1::RecordedEvent& in);
 
 Result<std::vector<StreamAppend>> from_proto_appends(const v1::AppendRequest& in);
 std::optional<AppendCondition> from_proto_condition(const v1::AppendRequest& in);

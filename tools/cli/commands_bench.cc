@@ -34,6 +34,7 @@ struct BenchArgs {
   // append only: drive the in-flight appends asynchronously over `connections` channels
   bool async = false;
   int connections = 4;
+  double rate = 0;  // > 0: open loop at this many appends/s (implies --async)
   // read only
   std::string mode = "all";  // all | streams
   std::string stream_prefix = "bench-";
@@ -304,6 +305,77 @@ int run_bench_append_async(Session& s, const BenchArgs& a) {
   return finish(s, result, shared);
 }
 
+// --rate R: open loop. A driver thread sends R appends per second on schedule, whatever the
+// server's answers, with at most --clients in flight (a send that would exceed it is counted
+// in "late"). Latency runs from the scheduled send time, so a stalled server shows up in the
+// percentiles instead of silently slowing the load (no coordinated omission).
+int run_bench_append_rate(Session& s, const BenchArgs& a) {
+  ClientPool pool;
+  if (Status st = pool.open(s, std::max(1, a.connections), false); !st) return report_error(st);
+  const std::string prefix = "bench-" + run_id() + "-";
+  const std::string payload = make_payload(a.size);
+  Shared shared;
+  std::mutex hist_mu;
+  LatencyHistogram hist;
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  int in_flight = 0;
+  uint64_t late = 0;
+  auto progress = start_progress("bench append", shared);
+  const auto start = SteadyClock::now();
+  const auto deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
+                                    std::chrono::duration<double>(a.duration_s));
+  const auto interval = std::chrono::duration_cast<SteadyClock::duration>(
+      std::chrono::duration<double>(1.0 / a.rate));
+  uint64_t k = 0;
+  for (auto next = start; next < deadline; next += interval, ++k) {
+    std::this_thread::sleep_until(next);
+    {
+      std::lock_guard lock(done_mu);
+      if (in_flight >= a.clients) {
+        ++late;
+        continue;
+      }
+      ++in_flight;
+    }
+    std::vector<StreamAppend> parts(1);
+    parts[0].stream_id = prefix + std::to_string(k % static_cast<uint64_t>(a.streams));
+    parts[0].expected = kExpectAny;
+    parts[0].events.resize(static_cast<size_t>(a.batch));
+    for (auto& e : parts[0].events) {
+      e.event_type = "BenchEvent";
+      e.data = payload;
+    }
+    const auto scheduled = next;
+    pool.at(static_cast<int>(k)).append_multi_async(
+        std::move(parts), std::nullopt, [&, scheduled](Result<std::vector<AppendResult>> r) {
+          if (r) {
+            auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - scheduled);
+            {
+              std::lock_guard lock(hist_mu);
+              hist.record(static_cast<uint64_t>(us.count()));
+            }
+            shared.calls.fetch_add(1, std::memory_order_relaxed);
+            shared.events.fetch_add(static_cast<uint64_t>(a.batch), std::memory_order_relaxed);
+          } else {
+            shared.fail(r.status());
+          }
+          std::lock_guard lock(done_mu);
+          if (--in_flight == 0) done_cv.notify_all();
+        });
+  }
+  {
+    std::unique_lock lock(done_mu);
+    done_cv.wait(lock, [&] { return in_flight == 0; });
+  }
+  double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  progress->stop();
+  Json result = result_json("append", a, shared, hist, elapsed, /*appends=*/true);
+  result["target_rate"] = a.rate;
+  result["late"] = late;
+  return finish(s, result, shared);
+}
+
 int run_bench_read(Session& s, const BenchArgs& a) {
   if (a.mode != "all" && a.mode != "streams") {
     return report_usage_error("--mode must be 'all' or 'streams'");
@@ -427,11 +499,16 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
   sub->add_flag("--async", ap->async,
                 "Keep --clients appends in flight with the asynchronous client API instead of "
                 "one thread per client");
-  sub->add_option("--connections", ap->connections, "With --async: gRPC channels to spread over")
+  sub->add_option("--rate", ap->rate,
+                  "Open loop: this many appends/s on schedule (at most --clients in flight); "
+                  "latency from the scheduled time")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--connections", ap->connections, "With --async/--rate: gRPC channels to spread over")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   sub->callback([ap, selected] {
     *selected = [ap](Session& s) {
+      if (ap->rate > 0) return run_bench_append_rate(s, *ap);
       return ap->async ? run_bench_append_async(s, *ap) : run_bench_append(s, *ap);
     };
   });
