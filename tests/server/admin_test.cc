@@ -3,7 +3,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
+#include <random>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -72,6 +79,45 @@ TEST(AdminHttpTest, HealthMetricsAndClusterAnswer) {
   auto missing = testing::http_get("127.0.0.1", server.http_port(), "/nope");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+// Sends `bytes` to 127.0.0.1:port on a raw TCP connection and closes it.
+void send_raw(int port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may hang up on garbage: that is fine
+    sent += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
+TEST(GarbageOnTheWireTest, ServerSurvivesRandomBytesOnBothPorts) {
+  TempDir dir;
+  ServerProcess server(testing::reckond_bin(), dir.sub("data"));
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  std::mt19937 rng(42);
+  for (int round = 0; round < 20; ++round) {
+    std::string junk(1 + rng() % 20000, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    // Half of the rounds look like HTTP/2 (valid preface, garbage frames).
+    if (round % 2) junk = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + junk;
+    send_raw(server.grpc_port(), junk);
+    send_raw(server.http_port(), junk);
+  }
+  ASSERT_TRUE(server.running()) << server.log_tail();
+  auto health = testing::http_get("127.0.0.1", server.http_port(), "/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto client = connect(server.grpc_address());
+  EXPECT_TRUE(client->append("after-garbage", kExpectNoStream, {event("Fine")}));
 }
 
 TEST(MultiStoreTest, StoresAreIndependentAndEachHasItsOwnDataDir) {
