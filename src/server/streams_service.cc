@@ -113,7 +113,7 @@ void register_append(GrpcServer& server, Svc& service) {
           if (call.info().past_deadline()) {
             return call.fail(Status(ErrorCode::kTimeout, "deadline exceeded before the append started"));
           }
-          auto parts = wire::from_proto_appends(call.request);
+          auto parts = wire::take_appends(call.request);
           if (!parts) return call.fail(parts.status());
           uint64_t events = 0, bytes = 0;
           for (const auto& p : *parts) {

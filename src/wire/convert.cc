@@ -111,17 +111,30 @@ Result<Event> take_from_proto(v1::RecordedEvent& in) {
   return e;
 }
 
-Result<std::vector<StreamAppend>> from_proto_appends(const v1::AppendRequest& in) {
+Result<std::vector<StreamAppend>> take_appends(v1::AppendRequest& in) {
   std::vector<StreamAppend> parts;
   parts.reserve(in.appends_size());
-  for (const auto& a : in.appends()) {
+  for (auto& a : *in.mutable_appends()) {
     StreamAppend p;
-    p.stream_id = a.stream_id();
+    p.stream_id = std::move(*a.mutable_stream_id());
     p.expected = a.expected_version();
     p.events.reserve(a.events_size());
-    for (const auto& e : a.events()) {
-      RECKON_ASSIGN_OR_RETURN(NewEvent ne, from_proto(e));
-      p.events.push_back(std::move(ne));
+    for (auto& pe : *a.mutable_events()) {
+      NewEvent e;
+      if (!pe.event_id().empty()) {
+        RECKON_ASSIGN_OR_RETURN(Uuid id, uuid_from_bytes(pe.event_id()));
+        e.event_id = id;
+      }
+      RECKON_RETURN_IF_ERROR(check_content_type(pe.data_content_type()));
+      RECKON_RETURN_IF_ERROR(check_content_type(pe.metadata_content_type()));
+      e.event_type = std::move(*pe.mutable_event_type());
+      e.data = std::move(*pe.mutable_data());
+      e.data_content_type = content_type(pe.data_content_type());
+      e.metadata = std::move(*pe.mutable_metadata());
+      e.metadata_content_type = content_type(pe.metadata_content_type());
+      e.tags.reserve(pe.tags_size());
+      for (auto& t : *pe.mutable_tags()) e.tags.push_back(std::move(t));
+      p.events.push_back(std::move(e));
     }
     parts.push_back(std::move(p));
   }

@@ -15,7 +15,8 @@ Result<Event> from_proto(const v1::RecordedEvent& in);
 // Same, moving the byte fields out of `in` (the client's streaming reads own their messages).
 Result<Event> take_from_proto(v1::RecordedEvent& in);
 
-Result<std::vector<StreamAppend>> from_proto_appends(const v1::AppendRequest& in);
+// Moves the events' bytes out of `in` (the server owns its request and needs it no more).
+Result<std::vector<StreamAppend>> take_appends(v1::AppendRequest& in);
 std::optional<AppendCondition> from_proto_condition(const v1::AppendRequest& in);
 void to_proto(const AppendCondition& in, v1::AppendCondition* out);
 
