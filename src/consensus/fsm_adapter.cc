@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "consensus/entry_frame.h"
+
 namespace reckon::consensus {
 
 namespace {
@@ -44,8 +46,14 @@ int FsmAdapter::apply_cb(struct raft_fsm* fsm, const struct raft_buffer* buf, vo
     self->slot_.skipped = true;
     self->skipped_++;
   } else {
-    std::string_view command(static_cast<const char*>(buf->base), buf->len);
-    self->slot_.value = self->machine_.apply(command, index);
+    auto command =
+        decode_entry_frame(std::string_view(static_cast<const char*>(buf->base), buf->len));
+    if (!command.is_ok()) {
+      // Every replica holds the same bytes, so this is a corrupt log, not a bad command: stop
+      // applying rather than guess (libraft stops at the first failing entry).
+      return RAFT_CORRUPT;
+    }
+    self->slot_.value = self->machine_.apply(*command, index);
     self->slot_.skipped = false;
     self->uncommitted_ = true;
     self->applied_++;
@@ -112,8 +120,7 @@ int FsmAdapter::snapshot_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], un
 int FsmAdapter::restore_cb(struct raft_fsm* fsm, struct raft_buffer* buf) {
   auto* self = static_cast<FsmAdapter*>(fsm->data);
   self->commit_if_needed();
-  auto state =
-      unwrap_snapshot(std::string_view(static_cast<const char*>(buf->base), buf->len));
+  auto state = unwrap_snapshot(std::string_view(static_cast<const char*>(buf->base), buf->len));
   if (!state.is_ok()) return RAFT_CORRUPT;
   Status st = self->machine_.restore_state(*state);
   if (!st.is_ok()) {

@@ -18,13 +18,12 @@
 // Thread-safety: loop thread only (the thread driving the raft instance).
 #pragma once
 
-#include <raft.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "consensus/libraft.h"
 #include "consensus/state_machine.h"
 #include "reckon/status.h"
 
@@ -37,12 +36,15 @@ class FsmAdapter {
   FsmAdapter& operator=(const FsmAdapter&) = delete;
 
   // The struct to hand to raft_init() / raft_fixture_grow(). Stable for the adapter's life.
-  struct raft_fsm* fsm() { return &fsm_; }
+  struct raft_fsm* fsm() {
+    return &fsm_;
+  }
 
   // Must be called after raft_init() and before raft_start(): entry indexes come from `r`.
   void attach(struct raft* r) { raft_ = r; }
 
   ReplicatedStateMachine& machine() { return machine_; }
+  const ReplicatedStateMachine& machine() const { return machine_; }
 
   // Calls machine.commit_applied() if apply() ran since the last call. The owner calls it once
   // per loop turn, before delivering the results of the commands applied in that turn.

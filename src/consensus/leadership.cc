@@ -1,16 +1,24 @@
 #include "consensus/leadership.h"
 
-#include <raft.h>
+#include "consensus/libraft.h"
 
 namespace reckon::consensus {
 
 LeadershipEvent read_leadership(struct raft* r) {
   LeadershipEvent e;
   switch (raft_state(r)) {
-    case RAFT_FOLLOWER: e.role = Role::kFollower; break;
-    case RAFT_CANDIDATE: e.role = Role::kCandidate; break;
-    case RAFT_LEADER: e.role = Role::kLeader; break;
-    default: e.role = Role::kUnavailable; break;
+    case RAFT_FOLLOWER:
+      e.role = Role::kFollower;
+      break;
+    case RAFT_CANDIDATE:
+      e.role = Role::kCandidate;
+      break;
+    case RAFT_LEADER:
+      e.role = Role::kLeader;
+      break;
+    default:
+      e.role = Role::kUnavailable;
+      break;
   }
   e.term = r->current_term;
   if (e.role == Role::kFollower || e.role == Role::kLeader) {

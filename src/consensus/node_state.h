@@ -28,12 +28,14 @@ struct Member {
   bool operator==(const Member&) const = default;
 };
 
-// Published whenever this node's role, term or known leader changes.
+// Published whenever this node's role, term or known leader changes. A leader handing off
+// leadership (transfer_leadership, stop) reports role kLeader with leader_id 0 until the
+// transfer ends: it no longer accepts commands.
 struct LeadershipEvent {
   Role role = Role::kUnavailable;
   uint64_t term = 0;
-  uint64_t leader_id = 0;       // 0 = no known leader
-  std::string leader_address;   // Raft address of the leader, empty if unknown
+  uint64_t leader_id = 0;      // 0 = no known leader
+  std::string leader_address;  // Raft address of the leader, empty if unknown
 
   bool operator==(const LeadershipEvent&) const = default;
 };
@@ -45,11 +47,14 @@ struct NodeStatus {
   uint64_t term = 0;
   uint64_t leader_id = 0;
   std::string leader_address;
-  uint64_t commit_index = 0;       // highest index known committed
-  uint64_t last_applied = 0;       // highest index Raft handed to the state machine (or skipped)
-  uint64_t last_index = 0;         // highest index in the local log
+  uint64_t commit_index = 0;  // highest index known committed
+  uint64_t last_applied = 0;  // highest index Raft handed to the state machine (or skipped)
+  uint64_t last_index = 0;    // highest index in the local log
   uint64_t state_machine_applied = 0;  // ReplicatedStateMachine::applied_index()
-  std::vector<Member> members;     // current configuration (possibly uncommitted)
+  std::vector<Member> members;         // current configuration (possibly uncommitted)
+  // How often GuardedIo corrected a libraft 0.15 replication defect on this node (diagnostic;
+  // docs/CONSENSUS.md, "libraft 0.15 defects").
+  uint64_t libraft_corrections = 0;
 };
 
 }  // namespace reckon::consensus

@@ -1,8 +1,8 @@
 #include "consensus/proposer.h"
 
-#include <cstring>
 #include <utility>
 
+#include "consensus/entry_frame.h"
 #include "consensus/fsm_adapter.h"
 #include "consensus/raft_errors.h"
 
@@ -31,8 +31,16 @@ Proposer::Request* Proposer::track(Kind kind) {
 
 void Proposer::finish(Request* req, Status status) {
   Done done = std::move(req->done);
-  outstanding_.erase(req->seq);  // destroys req
-  if (done) ready_.push_back([done = std::move(done), status = std::move(status)] { done(status); });
+  auto it = outstanding_.find(req->seq);
+  if (req->kind == Kind::kTransfer) {
+    // libraft 0.15 may call a transfer back while the TimeoutNow it sent through
+    // raft_transfer.send is still queued in the I/O layer, which completes it later: keep the
+    // request until the instance is closed.
+    retired_.push_back(std::move(it->second));
+  }
+  outstanding_.erase(it);  // destroys req unless retired
+  if (done)
+    ready_.push_back([done = std::move(done), status = std::move(status)] { done(status); });
 }
 
 void Proposer::finish_apply(Request* req, Result<std::shared_ptr<void>> result) {
@@ -46,7 +54,8 @@ void Proposer::finish_apply(Request* req, Result<std::shared_ptr<void>> result) 
 }
 
 void Proposer::fail_now(Done done, Status status) {
-  if (done) ready_.push_back([done = std::move(done), status = std::move(status)] { done(status); });
+  if (done)
+    ready_.push_back([done = std::move(done), status = std::move(status)] { done(status); });
 }
 
 Status Proposer::sync_failure(int rv, std::string_view what) {
@@ -65,10 +74,10 @@ void Proposer::propose(std::string_view command, ApplyDone done) {
   if (raft_state(raft_) != RAFT_LEADER) return fail(not_leader_status(raft_));
 
   struct raft_buffer buf;
-  buf.len = command.size();
+  buf.len = entry_frame_size(command.size());
   buf.base = raft_malloc(buf.len);
   if (buf.base == nullptr) return fail(Status::unavailable("out of memory for a raft entry"));
-  std::memcpy(buf.base, command.data(), buf.len);
+  encode_entry_frame(command, static_cast<char*>(buf.base));
 
   Request* req = track(Kind::kApply);
   req->apply_done = std::move(done);
@@ -157,8 +166,8 @@ void Proposer::on_transfer(struct raft_transfer* transfer) {
   raft_id leader = 0;
   const char* address = nullptr;
   raft_leader(self->raft_, &leader, &address);
-  const bool moved = req->target != 0 ? leader == req->target
-                                      : raft_state(self->raft_) != RAFT_LEADER;
+  const bool moved =
+      req->target != 0 ? leader == req->target : raft_state(self->raft_) != RAFT_LEADER;
   if (moved) return self->finish(req, Status::ok());
   self->finish(req, Status(ErrorCode::kTimeout,
                            "leadership transfer" +
@@ -175,6 +184,7 @@ void Proposer::deliver() {
 }
 
 void Proposer::abandon_all(const Status& why) {
+  retired_.clear();
   auto pending = std::move(outstanding_);
   outstanding_.clear();
   for (auto& [seq, req] : pending) {

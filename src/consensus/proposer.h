@@ -17,8 +17,6 @@
 // Thread-safety: loop thread only.
 #pragma once
 
-#include <raft.h>
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "consensus/libraft.h"
 #include "consensus/node_state.h"
 #include "reckon/status.h"
 
@@ -67,7 +66,8 @@ class Proposer {
   // Runs queued completions (including any queued while running them).
   void deliver();
 
-  // After raft_close() has completed: completes every request libraft never called back.
+  // After raft_close() has completed: completes every request libraft never called back, and
+  // frees every request's memory.
   void abandon_all(const Status& why);
 
  private:
@@ -100,6 +100,8 @@ class Proposer {
   uint64_t next_seq_ = 1;
   // Ordered by submission so abandon_all() is deterministic (the simulation replays exactly).
   std::map<uint64_t, std::unique_ptr<Request>> outstanding_;
+  // Completed transfers whose memory libraft may still touch; freed by abandon_all().
+  std::vector<std::unique_ptr<Request>> retired_;
   std::vector<std::function<void()>> ready_;
 };
 

@@ -1,8 +1,8 @@
 #include "consensus/raft_errors.h"
 
-#include <raft.h>
-
 #include <string>
+
+#include "consensus/libraft.h"
 
 namespace reckon::consensus {
 
@@ -70,18 +70,24 @@ Status not_leader_status(struct raft* r) {
 
 int to_raft_role(MemberRole role) {
   switch (role) {
-    case MemberRole::kVoter: return RAFT_VOTER;
-    case MemberRole::kStandby: return RAFT_STANDBY;
-    case MemberRole::kSpare: return RAFT_SPARE;
+    case MemberRole::kVoter:
+      return RAFT_VOTER;
+    case MemberRole::kStandby:
+      return RAFT_STANDBY;
+    case MemberRole::kSpare:
+      return RAFT_SPARE;
   }
   return RAFT_SPARE;
 }
 
 MemberRole from_raft_role(int raft_role) {
   switch (raft_role) {
-    case RAFT_VOTER: return MemberRole::kVoter;
-    case RAFT_STANDBY: return MemberRole::kStandby;
-    default: return MemberRole::kSpare;
+    case RAFT_VOTER:
+      return MemberRole::kVoter;
+    case RAFT_STANDBY:
+      return MemberRole::kStandby;
+    default:
+      return MemberRole::kSpare;
   }
 }
 

@@ -1,13 +1,13 @@
 #include "consensus/replica_core.h"
 
-#include <raft.h>
-
+#include "consensus/libraft.h"
 #include "consensus/raft_errors.h"
 
 namespace reckon::consensus {
 
-void ReplicaCore::attach(struct raft* r) {
+void ReplicaCore::attach(struct raft* r, bool install_io_guard) {
   raft_ = r;
+  if (install_io_guard && !io_guard_.wrapped()) io_guard_.install(r);
   fsm_.attach(r);
   proposer_.attach(r);
 }
@@ -15,8 +15,10 @@ void ReplicaCore::attach(struct raft* r) {
 std::optional<LeadershipEvent> ReplicaCore::settle() {
   fsm_.commit_if_needed();
   proposer_.deliver();
+  const LeadershipEvent before = tracker_.current();
   auto event = tracker_.observe(raft_);
-  if (event && event->role == Role::kLeader) {
+  if (event && event->role == Role::kLeader &&
+      (before.role != Role::kLeader || before.term != event->term)) {
     // A new leader only knows entries of earlier terms are committed once an entry of its own
     // term commits (Raft §5.4.2). The barrier makes that happen now, so the new leader (and
     // followers) apply everything before serving, without waiting for the next command.
@@ -45,7 +47,10 @@ NodeStatus ReplicaCore::status() const {
   s.commit_index = raft_->commit_index;
   s.last_applied = raft_last_applied(raft_);
   s.last_index = raft_last_index(raft_);
-  s.state_machine_applied = const_cast<FsmAdapter&>(fsm_).machine().applied_index();
+  s.state_machine_applied = fsm_.machine().applied_index();
+  // Commit clamps are left out: they also happen, harmlessly, whenever a follower lags.
+  s.libraft_corrections = io_guard_.replies_clamped() + io_guard_.stale_replies() +
+                          io_guard_.entries_trimmed() + io_guard_.votes_refused();
   for (unsigned i = 0; i < raft_->configuration.n; i++) {
     const struct raft_server& server = raft_->configuration.servers[i];
     s.members.push_back(Member{server.id, server.address != nullptr ? server.address : "",
