@@ -53,6 +53,23 @@ struct ClusterStatus {
   Position last_position = 0;
 };
 
+// A catch-up subscription: the client keeps the position; the server sends history, then
+// "caught up", then live events as they are acknowledged. Starts are exclusive.
+struct SubscribeOptions {
+  std::string stream_id;  // empty = $all
+  enum class Start { kBeginning, kEnd, kAfter } start = Start::kBeginning;
+  Position after_position = 0;  // $all, with kAfter
+  int64_t after_version = -1;   // stream, with kAfter
+  EventFilter filter;           // $all only
+};
+
+struct SubscriptionMessage {
+  enum class Kind { kConfirmed, kEvent, kCaughtUp, kCheckpoint } kind = Kind::kConfirmed;
+  Event event;              // kEvent
+  Position position = 0;    // $all: everything up to here delivered or filtered out
+  int64_t version = -1;     // stream: everything up to here delivered
+};
+
 class Client : public Store {
  public:
   static Result<std::unique_ptr<Client>> connect(const ClientOptions& options);
@@ -67,6 +84,12 @@ class Client : public Store {
   // Same for $all with filters.
   virtual Status read_all_streaming(const ReadAllOptions& options,
                                     const std::function<bool(const Event&)>& visitor) = 0;
+
+  // Runs a catch-up subscription until `handler` returns false (Ok) or the subscription fails
+  // (the server shut down, the stream was deleted, the connection broke). No automatic
+  // reconnect: resume with kAfter from the last position/version the handler saw.
+  virtual Status subscribe(const SubscribeOptions& options,
+                           const std::function<bool(const SubscriptionMessage&)>& handler) = 0;
 
   // The endpoint the client currently talks to.
   virtual std::string current_endpoint() const = 0;

@@ -9,6 +9,7 @@
 // Semantics of each call: docs/DATA_MODEL.md.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -102,6 +103,27 @@ class Store {
 
   // ---- Operations ----
   virtual StoreStats stats() = 0;
+};
+
+// Why a live-tail wait ended.
+enum class WaitOutcome { kAdvanced, kTimedOut, kClosed };
+
+// The store as it runs in this process, with what only a local store can offer: a live tail for
+// subscriptions. Store::open returns one of these.
+class LocalStore : public Store {
+ public:
+  static Result<std::unique_ptr<LocalStore>> open_local(const StoreOptions& options);
+
+  // Calls `done` once, without holding a thread while waiting: kAdvanced as soon as the last
+  // position is past `after` (at once if it already is), kTimedOut after `timeout`, kClosed
+  // when tails stop. `done` runs on an internal thread and must not block. Returns an id for
+  // cancel_wait.
+  virtual uint64_t wait_for_position(Position after, std::chrono::milliseconds timeout,
+                                     std::function<void(WaitOutcome)> done) = 0;
+  virtual void cancel_wait(uint64_t id) = 0;
+  virtual Position last_position() = 0;
+  // Wakes every live-tail waiter with kClosed (server shutdown); later waits end at once.
+  virtual void stop_tails() = 0;
 };
 
 }  // namespace reckon

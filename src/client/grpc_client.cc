@@ -25,6 +25,7 @@ struct Stubs {
   std::unique_ptr<v1::Streams::Stub> streams;
   std::unique_ptr<v1::Snapshots::Stub> snapshots;
   std::unique_ptr<v1::Cluster::Stub> cluster;
+  std::unique_ptr<v1::Subscriptions::Stub> subscriptions;
 };
 
 class GrpcClient final : public Client {
@@ -310,6 +311,72 @@ class GrpcClient final : public Client {
     return out;
   }
 
+  Status subscribe(const SubscribeOptions& o,
+                   const std::function<bool(const SubscriptionMessage&)>& handler) override {
+    v1::SubscribeRequest req;
+    req.set_store(options_.store);
+    req.set_stream_id(o.stream_id);
+    req.set_from_start(o.start == SubscribeOptions::Start::kBeginning);
+    req.set_from_end(o.start == SubscribeOptions::Start::kEnd);
+    req.set_after_position(o.after_position);
+    req.set_after_version(o.after_version);
+    wire::to_proto(o.filter, req.mutable_filter());
+    auto stubs = current_stubs();
+    grpc::ClientContext ctx;  // no deadline: a subscription lives until it is stopped
+    auto reader = stubs->subscriptions->Subscribe(&ctx, req);
+    v1::SubscribeResponse msg;
+    SubscriptionMessage out;
+    auto deliver = [&](SubscriptionMessage::Kind kind) {
+      out.kind = kind;
+      out.position = msg.position();
+      out.version = msg.version();
+      return handler(out);
+    };
+    bool stopped = false;
+    while (!stopped && reader->Read(&msg)) {
+      switch (msg.kind()) {
+        case v1::SUBSCRIPTION_CONFIRMED:
+          stopped = !deliver(SubscriptionMessage::Kind::kConfirmed);
+          break;
+        case v1::SUBSCRIPTION_CAUGHT_UP:
+          stopped = !deliver(SubscriptionMessage::Kind::kCaughtUp);
+          break;
+        case v1::SUBSCRIPTION_CHECKPOINT:
+          stopped = !deliver(SubscriptionMessage::Kind::kCheckpoint);
+          break;
+        case v1::SUBSCRIPTION_EVENTS:
+          for (auto& pe : *msg.mutable_events()) {
+            auto e = wire::take_from_proto(pe);
+            if (!e) {
+              ctx.TryCancel();
+              reader->Finish();
+              return e.status();
+            }
+            out.kind = SubscriptionMessage::Kind::kEvent;
+            out.event = std::move(e).value();
+            out.position = out.event.position;
+            out.version = out.event.version;
+            if (!handler(out)) {
+              stopped = true;
+              break;
+            }
+          }
+          break;
+        default:
+          break;  // a newer server's message kind: ignore
+      }
+    }
+    if (stopped) {
+      ctx.TryCancel();
+      reader->Finish();
+      return Status::ok();
+    }
+    grpc::Status finished = reader->Finish();
+    Status s = wire::from_grpc(finished, ctx.GetServerTrailingMetadata());
+    if (s.is_ok()) return Status::unavailable("the server ended the subscription");
+    return s;
+  }
+
   Result<std::vector<std::string>> list_stores() override {
     v1::StoreList resp;
     RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
@@ -338,6 +405,7 @@ class GrpcClient final : public Client {
       slot->streams = v1::Streams::NewStub(slot->channel);
       slot->snapshots = v1::Snapshots::NewStub(slot->channel);
       slot->cluster = v1::Cluster::NewStub(slot->channel);
+      slot->subscriptions = v1::Subscriptions::NewStub(slot->channel);
     }
     return slot;
   }

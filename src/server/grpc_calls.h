@@ -122,13 +122,19 @@ class UnaryCall final : public CallTag {
   CallInfo info_{};
 };
 
+// What a stream producer did with the message it was given.
+enum class StreamStep {
+  kMore,    // send it; more follow
+  kLast,    // send it and finish the call
+  kPaused,  // nothing to send now; the producer arranged for resume() to be called later
+};
+
 template <typename Service, typename Req, typename Msg>
 class StreamCall final : public CallTag {
  public:
   using RequestFn = void (Service::*)(grpc::ServerContext*, Req*, grpc::ServerAsyncWriter<Msg>*,
                                       grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
-  // Fills the next message. Returns true when more messages follow, false for the last one.
-  using Producer = std::function<Result<bool>(Msg&)>;
+  using Producer = std::function<Result<StreamStep>(Msg&)>;
   using Handler = std::function<void(StreamCall&)>;
   struct Spec {
     Service* service;
@@ -150,6 +156,8 @@ class StreamCall final : public CallTag {
     producer_ = std::move(producer);
     schedule();
   }
+  // After a kPaused step: produce again (from any thread, exactly once per pause).
+  void resume() { schedule(); }
   void fail(const Status& s) {
     state_ = State::kFinishing;
     observe(s.code());
@@ -205,9 +213,10 @@ class StreamCall final : public CallTag {
   void produce() {
     if (info_.past_deadline()) return fail(Status(ErrorCode::kTimeout, "deadline exceeded"));
     msg_.Clear();
-    Result<bool> more = producer_(msg_);
-    if (!more) return fail(more.status());
-    if (*more) {
+    Result<StreamStep> step = producer_(msg_);
+    if (!step) return fail(step.status());
+    if (*step == StreamStep::kPaused) return;  // resume() schedules the next produce
+    if (*step == StreamStep::kMore) {
       state_ = State::kWriting;
       writer_.Write(msg_, this);
     } else {

@@ -22,6 +22,7 @@ void GrpcServer::register_services() {
   register_streams_service(*this, streams_service_);
   register_snapshots_service(*this, snapshots_service_);
   register_cluster_service(*this, cluster_service_);
+  register_subscriptions_service(*this, subscriptions_service_);
 }
 
 Status GrpcServer::start() {
@@ -32,6 +33,7 @@ Status GrpcServer::start() {
   builder.RegisterService(&streams_service_);
   builder.RegisterService(&snapshots_service_);
   builder.RegisterService(&cluster_service_);
+  builder.RegisterService(&subscriptions_service_);
   // Room for the largest append (limits are enforced by the store with a precise error).
   uint64_t max_append = 0;
   for (const auto& s : config_.stores) max_append = std::max(max_append, s.options.limits.max_append_bytes);

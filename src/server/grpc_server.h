@@ -72,6 +72,7 @@ class GrpcServer {
   v1::Streams::AsyncService streams_service_;
   v1::Snapshots::AsyncService snapshots_service_;
   v1::Cluster::AsyncService cluster_service_;
+  v1::Subscriptions::AsyncService subscriptions_service_;
   std::vector<std::function<void(grpc::ServerCompletionQueue*)>> arms_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
@@ -84,5 +85,6 @@ class GrpcServer {
 void register_streams_service(GrpcServer& server, v1::Streams::AsyncService& service);
 void register_snapshots_service(GrpcServer& server, v1::Snapshots::AsyncService& service);
 void register_cluster_service(GrpcServer& server, v1::Cluster::AsyncService& service);
+void register_subscriptions_service(GrpcServer& server, v1::Subscriptions::AsyncService& service);
 
 }  // namespace reckon::server

@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
   int sig = wait_for_shutdown_signal(signals);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   admin.set_serving(false);
+  stores.stop_subscriptions();
   grpc.shutdown(std::chrono::milliseconds(5000), [&] {
     telemetry.detach_stores();
     stores.close_all();

@@ -6,7 +6,7 @@ Status StoreRegistry::open_all(const std::vector<StoreConfig>& configs) {
   for (const auto& c : configs) {
     auto served = std::make_unique<ServedStore>();
     served->config = c;
-    auto store = Store::open(c.options);
+    auto store = LocalStore::open_local(c.options);
     if (!store) {
       return Status(store.code(), "store '" + c.store_id + "': " + store.status().message());
     }
@@ -29,6 +29,13 @@ std::vector<std::string> StoreRegistry::ids() const {
   std::vector<std::string> out;
   for (const auto& s : stores_) out.push_back(s->config.store_id);
   return out;
+}
+
+void StoreRegistry::stop_subscriptions() {
+  for (auto& s : stores_) {
+    s->shutting_down.store(true);
+    s->store->stop_tails();
+  }
 }
 
 void StoreRegistry::close_all() {

@@ -4,6 +4,7 @@
 // Thread-safety: immutable after start; the pools and the Store are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,7 +18,8 @@ namespace reckon::server {
 
 struct ServedStore {
   StoreConfig config;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<LocalStore> store;
+  std::atomic<bool> shutting_down{false};  // subscriptions end when set
   std::unique_ptr<ThreadPool> readers;
   std::unique_ptr<ThreadPool> writers;
 };
@@ -29,6 +31,8 @@ class StoreRegistry {
   ServedStore* find(const std::string& store_id);
   std::vector<std::string> ids() const;
   const std::vector<std::unique_ptr<ServedStore>>& all() const { return stores_; }
+  // Ends live subscriptions (first step of a shutdown).
+  void stop_subscriptions();
   // Drains the pools (in-flight requests finish) then closes the stores.
   void close_all();
 

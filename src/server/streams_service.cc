@@ -45,14 +45,16 @@ struct PositionCursor {
   size_t pending_from = 0;
 };
 
-// Fills one message from `page(from, count)` calls. Returns true while more messages follow.
-Result<bool> fill_by_position(PositionCursor& c, v1::ReadResponse& msg,
+// Fills one message from `page(from, count)` calls. kMore while more messages follow.
+Result<StreamStep> fill_by_position(PositionCursor& c, v1::ReadResponse& msg,
                               const std::function<Result<ReadAllResult>(Position, uint64_t)>& page) {
   size_t bytes = 0;
   while (true) {
     if (c.pending_from < c.pending.size()) {
       c.pending_from += add_events(msg, bytes, c.pending, c.pending_from);
-      if (msg.events_size() >= static_cast<int>(kBatchEvents) || bytes >= kBatchBytes) return true;
+      if (msg.events_size() >= static_cast<int>(kBatchEvents) || bytes >= kBatchBytes) {
+        return StreamStep::kMore;
+      }
       continue;
     }
     if (c.end_of_data || (c.limited && c.remaining == 0)) break;
@@ -71,7 +73,7 @@ Result<bool> fill_by_position(PositionCursor& c, v1::ReadResponse& msg,
   msg.set_end(true);
   msg.set_end_of_data(c.end_of_data);
   msg.set_next_position(c.end_of_data ? 0 : c.next);
-  return false;
+  return StreamStep::kLast;
 }
 
 Position wire_from_position(uint64_t from, Direction d) {
@@ -90,9 +92,9 @@ void run_position_read(GrpcServer& server, Call& call, ServedStore* store, uint6
   Store* s = store->store.get();
   Telemetry* telemetry = &server.telemetry();
   call.start(store->readers.get(), [cursor, s, read, telemetry](v1::ReadResponse& msg) {
-    auto more = fill_by_position(*cursor, msg, [&](Position p, uint64_t n) { return read(*s, p, n); });
-    if (more) telemetry->events_read(msg.events_size());
-    return more;
+    auto step = fill_by_position(*cursor, msg, [&](Position p, uint64_t n) { return read(*s, p, n); });
+    if (step) telemetry->events_read(msg.events_size());
+    return step;
   });
 }
 
@@ -161,14 +163,14 @@ void register_reads(GrpcServer& server, Svc& service) {
         Store* s = store->store.get();
         std::string stream = req.stream_id();
         Telemetry* telemetry = &server.telemetry();
-        call.start(store->readers.get(), [c, s, stream, dir, telemetry](v1::ReadResponse& msg) -> Result<bool> {
+        call.start(store->readers.get(), [c, s, stream, dir, telemetry](v1::ReadResponse& msg) -> Result<StreamStep> {
           size_t bytes = 0;
           while (true) {
             if (c->pending_from < c->pending.size()) {
               c->pending_from += add_events(msg, bytes, c->pending, c->pending_from);
               if (msg.events_size() >= static_cast<int>(kBatchEvents) || bytes >= kBatchBytes) {
                 telemetry->events_read(msg.events_size());
-                return true;
+                return StreamStep::kMore;
               }
               continue;
             }
@@ -193,7 +195,7 @@ void register_reads(GrpcServer& server, Svc& service) {
           msg.set_last_version(c->last_version);
           msg.set_end_of_data(c->done);
           msg.set_next_version(c->done ? kNoVersion : c->next);
-          return false;
+          return StreamStep::kLast;
         });
       });
 

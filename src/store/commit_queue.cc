@@ -86,6 +86,8 @@ void CommitQueue::run() {
     }
     for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
     group.clear();
+    // After the writers' answers: live tails see the events once they are acknowledged.
+    if (s.is_ok() && on_commit_) on_commit_(machine_.committed().last_position);
     if (!s.is_ok()) {
       // Fail everything still queued; later submits are refused at the door.
       std::vector<Pending> rest;

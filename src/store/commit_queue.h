@@ -35,6 +35,10 @@ class CommitQueue {
   void submit_async(std::string command, Callback done);
   storage::CommandResult submit(std::string command);  // blocks until committed
 
+  // Called on the committer thread after every successful commit with the new last position.
+  // Set before the first submit.
+  void on_commit(std::function<void(Position)> fn) { on_commit_ = std::move(fn); }
+
   // Commits what is queued, refuses anything after, and joins the committer thread.
   void close();
 
@@ -58,6 +62,7 @@ class CommitQueue {
   Status failed_;  // set once a commit failed; every later write gets it
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commands_{0};
+  std::function<void(Position)> on_commit_;
   std::thread thread_;
 };
 

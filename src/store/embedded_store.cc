@@ -11,6 +11,7 @@
 #include "storage/database.h"
 #include "storage/event_reader.h"
 #include "storage/state_machine.h"
+#include "store/commit_notifier.h"
 #include "store/commit_queue.h"
 
 namespace reckon {
@@ -18,7 +19,7 @@ namespace {
 
 using storage::CommandResult;
 
-class EmbeddedStore final : public Store {
+class EmbeddedStore final : public LocalStore {
  public:
   EmbeddedStore(StoreOptions options, std::unique_ptr<storage::Database> db)
       : options_(std::move(options)),
@@ -28,9 +29,26 @@ class EmbeddedStore final : public Store {
         queue_(machine_, options_.sync_writes, options_.max_commands_per_commit),
         reader_(*db_, options_.limits) {}
 
-  ~EmbeddedStore() override { queue_.close(); }
+  ~EmbeddedStore() override {
+    queue_.close();
+    if (notifier_) notifier_->close();
+  }
 
-  Status init() { return machine_.load(); }
+  Status init() {
+    RECKON_RETURN_IF_ERROR(machine_.load());
+    notifier_ = std::make_unique<store::CommitNotifier>(machine_.committed().last_position);
+    queue_.on_commit([this](Position last) { notifier_->published(last); });
+    return Status::ok();
+  }
+
+  // ---- Live tail ----
+  uint64_t wait_for_position(Position after, std::chrono::milliseconds timeout,
+                             std::function<void(WaitOutcome)> done) override {
+    return notifier_->wait(after, timeout, std::move(done));
+  }
+  void cancel_wait(uint64_t id) override { notifier_->cancel(id); }
+  Position last_position() override { return notifier_->last_position(); }
+  void stop_tails() override { notifier_->close(); }
 
   // ---- Appends ----
   Result<AppendResult> append(const std::string& stream_id, ExpectedVersion expected,
@@ -264,15 +282,21 @@ class EmbeddedStore final : public Store {
   storage::StateMachine machine_;
   store::CommitQueue queue_;
   storage::EventReader reader_;
+  std::unique_ptr<store::CommitNotifier> notifier_;  // set by init()
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+Result<std::unique_ptr<LocalStore>> LocalStore::open_local(const StoreOptions& options) {
   if (options.data_dir.empty()) return Status::invalid_argument("data_dir must not be empty");
   RECKON_ASSIGN_OR_RETURN(auto db, storage::Database::open(options));
   auto store = std::make_unique<EmbeddedStore>(options, std::move(db));
   RECKON_RETURN_IF_ERROR(store->init());
+  return std::unique_ptr<LocalStore>(std::move(store));
+}
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  RECKON_ASSIGN_OR_RETURN(auto store, LocalStore::open_local(options));
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   add_cluster_commands(app, &selected);
   add_bench_commands(app, &selected);
   add_import_export_commands(app, &selected);
+  add_subscribe_commands(app, &selected);
 
   try {
     app.parse(argc, argv);
