@@ -27,6 +27,9 @@ struct ClientOptions {
   int64_t initial_backoff_ms = 25;  // doubled after each failed attempt
   int64_t max_backoff_ms = 1'000;
   bool require_leader_reads = false;  // reads see the leader's up-to-date view
+  // append_multi_async sends over one multiplexed AppendSession call instead of one unary
+  // call per append: much cheaper per append for many concurrent appends (no retries there).
+  bool multiplex_appends = false;
 };
 
 struct ClusterMember {

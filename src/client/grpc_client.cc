@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "client/append_mux.h"
 #include "reckon/client.h"
 #include "reckon/v1/reckon.grpc.pb.h"
 #include "wire/convert.h"
@@ -26,6 +27,7 @@ struct Stubs {
   std::unique_ptr<v1::Snapshots::Stub> snapshots;
   std::unique_ptr<v1::Cluster::Stub> cluster;
   std::unique_ptr<v1::Subscriptions::Stub> subscriptions;
+  std::unique_ptr<v1::AppendSessions::Stub> append_sessions;
 };
 
 class GrpcClient final : public Client {
@@ -73,6 +75,10 @@ class GrpcClient final : public Client {
 
   void append_multi_async(std::vector<StreamAppend> appends, std::optional<AppendCondition> condition,
                           AppendCallback done) override {
+    if (options_.multiplex_appends) {
+      mux()->send(build_append(appends, condition), std::move(done));
+      return;
+    }
     // One attempt, no redirect: callers that need retries use the blocking call.
     struct AsyncCall {
       grpc::ClientContext ctx;
@@ -406,11 +412,20 @@ class GrpcClient final : public Client {
       slot->snapshots = v1::Snapshots::NewStub(slot->channel);
       slot->cluster = v1::Cluster::NewStub(slot->channel);
       slot->subscriptions = v1::Subscriptions::NewStub(slot->channel);
+      slot->append_sessions = v1::AppendSessions::NewStub(slot->channel);
     }
     return slot;
   }
 
   std::shared_ptr<Stubs> current_stubs() { return stubs_for(current_endpoint()); }
+
+  // The multiplexed append session, reopened when the previous one broke.
+  std::shared_ptr<client::AppendMux> mux() {
+    auto stubs = current_stubs();
+    std::lock_guard<std::mutex> lock(mux_mu_);
+    if (!mux_ || mux_->broken()) mux_ = std::make_shared<client::AppendMux>(stubs->append_sessions.get());
+    return mux_;
+  }
 
   void follow_leader(const std::string& address) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -660,6 +675,8 @@ class GrpcClient final : public Client {
   std::vector<std::string> endpoints_;
   size_t current_ = 0;
   std::map<std::string, std::shared_ptr<Stubs>> stubs_;
+  std::mutex mux_mu_;
+  std::shared_ptr<client::AppendMux> mux_;  // declared last: destroyed before the stubs
 };
 
 }  // namespace

@@ -23,6 +23,7 @@ void GrpcServer::register_services() {
   register_snapshots_service(*this, snapshots_service_);
   register_cluster_service(*this, cluster_service_);
   register_subscriptions_service(*this, subscriptions_service_);
+  register_append_session_service(*this, append_sessions_service_);
 }
 
 Status GrpcServer::start() {
@@ -34,6 +35,7 @@ Status GrpcServer::start() {
   builder.RegisterService(&snapshots_service_);
   builder.RegisterService(&cluster_service_);
   builder.RegisterService(&subscriptions_service_);
+  builder.RegisterService(&append_sessions_service_);
   // Room for the largest append (limits are enforced by the store with a precise error).
   uint64_t max_append = 0;
   for (const auto& s : config_.stores) max_append = std::max(max_append, s.options.limits.max_append_bytes);
@@ -72,6 +74,7 @@ Status GrpcServer::start() {
 void GrpcServer::shutdown(std::chrono::milliseconds grace, const std::function<void()>& drain) {
   if (stopped_ || !server_) return;
   stopped_ = true;
+  for (auto& hook : shutdown_hooks_) hook();
   // 1. Let calls in flight finish (bounded by `grace`). Waiting in grpc::Server::Shutdown
   //    instead would also wait for idle client connections to go away.
   auto until = std::chrono::steady_clock::now() + grace;

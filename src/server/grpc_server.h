@@ -57,6 +57,15 @@ class GrpcServer {
     });
   }
 
+  // A call type of its own (bidirectional streams): `arm` is run once per completion queue.
+  void add_custom(std::function<void(grpc::ServerCompletionQueue*, CallTracker*)> arm) {
+    arms_.push_back([this, arm = std::move(arm)](grpc::ServerCompletionQueue* cq) { arm(cq, &tracker_); });
+  }
+
+  // Run first at shutdown, before waiting for calls: ends long-lived calls that would not end
+  // on their own.
+  void add_shutdown_hook(std::function<void()> hook) { shutdown_hooks_.push_back(std::move(hook)); }
+
   StoreRegistry& stores() { return stores_; }
   Telemetry& telemetry() { return telemetry_; }
   const ServerConfig& config() const { return config_; }
@@ -73,7 +82,9 @@ class GrpcServer {
   v1::Snapshots::AsyncService snapshots_service_;
   v1::Cluster::AsyncService cluster_service_;
   v1::Subscriptions::AsyncService subscriptions_service_;
+  v1::AppendSessions::AsyncService append_sessions_service_;
   std::vector<std::function<void(grpc::ServerCompletionQueue*)>> arms_;
+  std::vector<std::function<void()>> shutdown_hooks_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> threads_;
@@ -86,5 +97,6 @@ void register_streams_service(GrpcServer& server, v1::Streams::AsyncService& ser
 void register_snapshots_service(GrpcServer& server, v1::Snapshots::AsyncService& service);
 void register_cluster_service(GrpcServer& server, v1::Cluster::AsyncService& service);
 void register_subscriptions_service(GrpcServer& server, v1::Subscriptions::AsyncService& service);
+void register_append_session_service(GrpcServer& server, v1::AppendSessions::AsyncService& service);
 
 }  // namespace reckon::server

@@ -16,7 +16,7 @@ constexpr const char* kMethods[] = {
     "GetVersion",     "Exists",         "GetStreamInfo",    "ListStreams",      "DeleteStream",
     "TombstoneStream", "TruncateBefore", "SetStreamMetadata", "GetStreamMetadata", "SaveSnapshot",
     "LoadSnapshot",   "ListSnapshots",  "DeleteSnapshot",   "SnapshotExists",   "ClusterStatus",
-    "ListStores",     "Subscribe"};
+    "ListStores",     "Subscribe",      "AppendSession"};
 
 struct CStrLess {
   bool operator()(const char* a, const char* b) const { return std::strcmp(a, b) < 0; }

@@ -76,6 +76,29 @@ ErrorCode code_from_name(const std::string& name, grpc::StatusCode fallback) {
 
 }  // namespace
 
+void to_detail(const Status& s, v1::ErrorDetail* out) {
+  out->set_code(std::string(error_code_name(s.code())));
+  out->set_message(s.message());
+  if (const auto* w = s.wrong_expected_version_info()) {
+    out->set_stream_id(w->stream_id);
+    out->set_expected_version(w->expected);
+    out->set_current_version(w->current);
+  }
+  if (const auto* n = s.not_leader_info()) {
+    out->set_leader_id(n->leader_id);
+    out->set_leader_address(n->address);
+  }
+}
+
+Status from_detail(const v1::ErrorDetail& d) {
+  ErrorCode code = code_from_name(d.code(), grpc::StatusCode::INTERNAL);
+  if (code == ErrorCode::kWrongExpectedVersion) {
+    return Status::wrong_expected_version(d.stream_id(), d.expected_version(), d.current_version());
+  }
+  if (code == ErrorCode::kNotLeader) return Status::not_leader(d.leader_id(), d.leader_address());
+  return Status(code, d.message());
+}
+
 Status from_grpc(const grpc::Status& s, const std::multimap<grpc::string_ref, grpc::string_ref>& t) {
   if (s.ok()) return Status::ok();
   ErrorCode code = code_from_name(trailer(t, kErrorTrailer), s.error_code());

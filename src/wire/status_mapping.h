@@ -9,6 +9,7 @@
 #include <string>
 
 #include "reckon/status.h"
+#include "reckon/v1/reckon.pb.h"
 
 namespace reckon::wire {
 
@@ -26,5 +27,9 @@ grpc::Status to_grpc(const Status& status, grpc::ServerContext& ctx);
 
 // Client side: rebuilds the reckon::Status from a finished call.
 Status from_grpc(const grpc::Status& status, const std::multimap<grpc::string_ref, grpc::string_ref>& trailers);
+
+// In-band errors of multiplexed calls (reckon.v1.ErrorDetail), same codes and details.
+void to_detail(const Status& status, v1::ErrorDetail* out);
+Status from_detail(const v1::ErrorDetail& detail);
 
 }  // namespace reckon::wire

@@ -35,6 +35,7 @@ struct BenchArgs {
   bool async = false;
   int connections = 4;
   double rate = 0;  // > 0: open loop at this many appends/s (implies --async)
+  bool multiplex = false;  // async/rate: one AppendSession call per connection
   // read only
   std::string mode = "all";  // all | streams
   std::string stream_prefix = "bench-";
@@ -78,10 +79,12 @@ struct Shared {
 // One client per worker, or one shared by all.
 class ClientPool {
  public:
-  Status open(Session& s, int n, bool shared) {
+  Status open(Session& s, int n, bool shared, bool multiplex = false) {
     int count = shared ? 1 : n;
     for (int i = 0; i < count; ++i) {
-      auto c = s.new_client();
+      ClientOptions o = s.client_options();
+      o.multiplex_appends = multiplex;
+      auto c = Client::connect(o);
       if (!c) return c.status();
       clients_.push_back(std::move(c).value());
     }
@@ -238,7 +241,7 @@ int run_bench_append(Session& s, const BenchArgs& a) {
 // server in these benchmarks).
 int run_bench_append_async(Session& s, const BenchArgs& a) {
   ClientPool pool;
-  if (Status st = pool.open(s, std::max(1, std::min(a.connections, a.clients)), false); !st) {
+  if (Status st = pool.open(s, std::max(1, std::min(a.connections, a.clients)), false, a.multiplex); !st) {
     return report_error(st);
   }
   const std::string prefix = "bench-" + run_id() + "-";
@@ -301,6 +304,7 @@ int run_bench_append_async(Session& s, const BenchArgs& a) {
   progress->stop();
   Json result = result_json("append", a, shared, hist, elapsed, /*appends=*/true);
   result["async"] = true;
+  result["multiplex"] = a.multiplex;
   result["connections"] = std::min(a.connections, a.clients);
   return finish(s, result, shared);
 }
@@ -311,7 +315,9 @@ int run_bench_append_async(Session& s, const BenchArgs& a) {
 // percentiles instead of silently slowing the load (no coordinated omission).
 int run_bench_append_rate(Session& s, const BenchArgs& a) {
   ClientPool pool;
-  if (Status st = pool.open(s, std::max(1, a.connections), false); !st) return report_error(st);
+  if (Status st = pool.open(s, std::max(1, a.connections), false, a.multiplex); !st) {
+    return report_error(st);
+  }
   const std::string prefix = "bench-" + run_id() + "-";
   const std::string payload = make_payload(a.size);
   Shared shared;
@@ -372,6 +378,7 @@ int run_bench_append_rate(Session& s, const BenchArgs& a) {
   progress->stop();
   Json result = result_json("append", a, shared, hist, elapsed, /*appends=*/true);
   result["target_rate"] = a.rate;
+  result["multiplex"] = a.multiplex;
   result["late"] = late;
   return finish(s, result, shared);
 }
@@ -499,6 +506,8 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
   sub->add_flag("--async", ap->async,
                 "Keep --clients appends in flight with the asynchronous client API instead of "
                 "one thread per client");
+  sub->add_flag("--multiplex", ap->multiplex,
+                "With --async/--rate: send the appends over multiplexed AppendSession calls");
   sub->add_option("--rate", ap->rate,
                   "Open loop: this many appends/s on schedule (at most --clients in flight); "
                   "latency from the scheduled time")
