@@ -259,109 +259,94 @@ Status EventReader::scan_all(Position from, const std::function<bool(const Event
   return from_rocks(it->status(), "scanning $all");
 }
 
-Result<ReadAllResult> EventReader::read_by_types(const std::vector<std::string>& types,
-                                                 const IndexReadOptions& o) {
-  RECKON_RETURN_IF_ERROR(check_names(types, "event type"));
-  // A union: the same k-way merge as tags with kAny (an event has one type, so no overlap).
-  ReadSnapshot snap(db_.db());
-  const uint64_t count = clamp_count(o.max_count);
-  const Position start = start_position(o.from_position, o.direction);
-  std::vector<std::unique_ptr<IndexCursor>> cursors;
-  for (const auto& t : types) {
-    cursors.push_back(std::make_unique<IndexCursor>(db_, Cf::kTypeIndex, snap.get(), t, o.direction));
-    cursors.back()->seek(start);
-  }
-  ReadAllResult result;
-  std::vector<Position> positions;
+namespace {
+
+using Cursors = std::vector<std::unique_ptr<IndexCursor>>;
+
+// Positions present in any cursor (k-way merge, each position once), up to `count`; sets
+// the continuation in `result` when more remain.
+Status union_positions(Cursors& cursors, uint64_t count, Direction dir, ReadAllResult& result,
+                       std::vector<Position>& positions) {
   while (true) {
     IndexCursor* best = nullptr;
     for (auto& c : cursors) {
-      if (c->valid() && (!best || before(c->position(), best->position(), o.direction))) best = c.get();
+      if (c->valid() && (!best || before(c->position(), best->position(), dir))) best = c.get();
     }
     for (auto& c : cursors) RECKON_RETURN_IF_ERROR(c->status());
-    if (!best) break;
+    if (!best) return Status::ok();
     const Position p = best->position();
     if (positions.size() == count) {
       result.end = false;
       result.next_position = p;
-      break;
+      return Status::ok();
     }
-    if (positions.empty() || positions.back() != p) positions.push_back(p);
-    // Advance every cursor at p (duplicates are impossible for types, possible for tags).
+    positions.push_back(p);
     for (auto& c : cursors)
       if (c->valid() && c->position() == p) c->advance();
   }
+}
+
+// Positions present in every cursor (leapfrog: move each cursor to the furthest candidate
+// until all agree), up to `count`.
+Status intersect_positions(Cursors& cursors, uint64_t count, Direction dir, ReadAllResult& result,
+                           std::vector<Position>& positions) {
+  while (true) {
+    Position target = 0;
+    bool have_target = false;
+    for (auto& c : cursors) {
+      RECKON_RETURN_IF_ERROR(c->status());
+      if (!c->valid()) return Status::ok();
+      if (!have_target || before(target, c->position(), dir)) target = c->position();
+      have_target = true;
+    }
+    bool agreed = true;
+    for (auto& c : cursors) {
+      if (c->position() != target) {
+        c->seek(target);
+        agreed = false;
+      }
+    }
+    if (!agreed) continue;
+    if (positions.size() == count) {
+      result.end = false;
+      result.next_position = target;
+      return Status::ok();
+    }
+    positions.push_back(target);
+    for (auto& c : cursors) c->advance();
+  }
+}
+
+}  // namespace
+
+Result<ReadAllResult> EventReader::read_index(Cf cf, const std::vector<std::string>& names,
+                                              bool intersect, const IndexReadOptions& o) {
+  ReadSnapshot snap(db_.db());
+  const Position start = start_position(o.from_position, o.direction);
+  Cursors cursors;
+  for (const auto& name : names) {
+    cursors.push_back(std::make_unique<IndexCursor>(db_, cf, snap.get(), name, o.direction));
+    cursors.back()->seek(start);
+  }
+  ReadAllResult result;
+  std::vector<Position> positions;
+  const uint64_t count = clamp_count(o.max_count);
+  RECKON_RETURN_IF_ERROR(intersect ? intersect_positions(cursors, count, o.direction, result, positions)
+                                   : union_positions(cursors, count, o.direction, result, positions));
   RECKON_RETURN_IF_ERROR(fetch_events(snap.get(), positions, result.events));
   return result;
+}
+
+Result<ReadAllResult> EventReader::read_by_types(const std::vector<std::string>& types,
+                                                 const IndexReadOptions& o) {
+  RECKON_RETURN_IF_ERROR(check_names(types, "event type"));
+  return read_index(Cf::kTypeIndex, types, /*intersect=*/false, o);
 }
 
 Result<ReadAllResult> EventReader::read_by_tags(const std::vector<std::string>& tags, TagMatch match,
                                                 const IndexReadOptions& o) {
   RECKON_RETURN_IF_ERROR(check_names(tags, "tag"));
-  ReadSnapshot snap(db_.db());
-  const uint64_t count = clamp_count(o.max_count);
-  const Position start = start_position(o.from_position, o.direction);
-  std::vector<std::unique_ptr<IndexCursor>> cursors;
-  for (const auto& t : tags) {
-    cursors.push_back(std::make_unique<IndexCursor>(db_, Cf::kTagIndex, snap.get(), t, o.direction));
-    cursors.back()->seek(start);
-  }
-  ReadAllResult result;
-  std::vector<Position> positions;
-  auto finish_page = [&](Position next) {
-    result.end = false;
-    result.next_position = next;
-  };
-  if (match == TagMatch::kAny) {
-    while (true) {
-      IndexCursor* best = nullptr;
-      for (auto& c : cursors)
-        if (c->valid() && (!best || before(c->position(), best->position(), o.direction))) best = c.get();
-      for (auto& c : cursors) RECKON_RETURN_IF_ERROR(c->status());
-      if (!best) break;
-      const Position p = best->position();
-      if (positions.size() == count) {
-        finish_page(p);
-        break;
-      }
-      positions.push_back(p);
-      for (auto& c : cursors)
-        if (c->valid() && c->position() == p) c->advance();
-    }
-  } else {
-    // Leapfrog intersection: move every cursor to the furthest candidate until all agree.
-    while (true) {
-      bool exhausted = false;
-      Position target = 0;
-      bool have_target = false;
-      for (auto& c : cursors) {
-        RECKON_RETURN_IF_ERROR(c->status());
-        if (!c->valid()) {
-          exhausted = true;
-          break;
-        }
-        if (!have_target || before(target, c->position(), o.direction)) target = c->position();
-        have_target = true;
-      }
-      if (exhausted) break;
-      bool agreed = true;
-      for (auto& c : cursors) {
-        if (c->position() != target) {
-          c->seek(target);
-          agreed = false;
-        }
-      }
-      if (!agreed) continue;
-      if (positions.size() == count) {
-        finish_page(target);
-        break;
-      }
-      positions.push_back(target);
-      for (auto& c : cursors) c->advance();
-    }
-  }
-  RECKON_RETURN_IF_ERROR(fetch_events(snap.get(), positions, result.events));
-  return result;
+  return read_index(Cf::kTagIndex, tags, match == TagMatch::kAll, o);
 }
 
 Result<ListStreamsResult> EventReader::list_streams(const ListStreamsOptions& o) {

@@ -11,6 +11,7 @@
 #include "reckon/options.h"
 #include "reckon/types.h"
 #include "storage/database.h"
+#include "storage/keys.h"
 #include "storage/records.h"
 
 namespace reckon::storage {
@@ -36,6 +37,9 @@ class EventReader {
   Result<std::vector<Snapshot>> list_snapshots(const std::string& stream);
 
  private:
+  // Events whose positions are in any (union) or every (intersection) of `names`' index entries.
+  Result<ReadAllResult> read_index(Cf cf, const std::vector<std::string>& names, bool intersect,
+                                   const IndexReadOptions& o);
   uint64_t clamp_count(uint64_t n) const { return n < limits_.max_read_count ? n : limits_.max_read_count; }
   // Fetches events at sorted positions (one MultiGet).
   Status fetch_events(const rocksdb::Snapshot* snap, const std::vector<Position>& positions,
