@@ -125,20 +125,7 @@ class GrpcClient final : public Client {
   Result<ReadAllResult> read_all(const ReadAllOptions& o) override {
     v1::ReadAllRequest req;
     fill_read_all(o, req);
-    if (o.max_count == 0) return ReadAllResult{{}, o.from_position, false};
-    ReadAllResult result;
-    Status s = stream_events<v1::ReadAllRequest>(
-        req, &v1::Streams::Stub::ReadAll,
-        [&](const Event& e) {
-          result.events.push_back(e);
-          return true;
-        },
-        [&](const v1::ReadResponse& last) {
-          result.end = last.end_of_data();
-          result.next_position = last.next_position();
-        });
-    if (!s.is_ok()) return s;
-    return result;
+    return read_page(req, &v1::Streams::Stub::ReadAll);
   }
 
   Status read_all_streaming(const ReadAllOptions& o,
@@ -163,7 +150,7 @@ class GrpcClient final : public Client {
                                             const IndexReadOptions& o) override {
     v1::ReadIndexRequest req = index_request(o);
     for (const auto& t : types) req.add_event_types(t);
-    return read_index(req, &v1::Streams::Stub::ReadByEventTypes);
+    return read_page(req, &v1::Streams::Stub::ReadByEventTypes);
   }
 
   Result<ReadAllResult> read_by_tags(const std::vector<std::string>& tags, TagMatch match,
@@ -171,7 +158,7 @@ class GrpcClient final : public Client {
     v1::ReadIndexRequest req = index_request(o);
     for (const auto& t : tags) req.add_tags(t);
     req.set_tag_match(match == TagMatch::kAll ? v1::TAG_MATCH_ALL : v1::TAG_MATCH_ANY);
-    return read_index(req, &v1::Streams::Stub::ReadByTags);
+    return read_page(req, &v1::Streams::Stub::ReadByTags);
   }
 
   // ---- Stream state ----
@@ -617,13 +604,15 @@ class GrpcClient final : public Client {
     return req;
   }
 
-  Result<ReadAllResult> read_index(
-      const v1::ReadIndexRequest& req,
-      std::unique_ptr<grpc::ClientReader<v1::ReadResponse>> (v1::Streams::Stub::*method)(
-          grpc::ClientContext*, const v1::ReadIndexRequest&)) {
+  // One page of a position-ordered read ($all or an index): collects the events and the
+  // continuation from the last message.
+  template <typename Req>
+  Result<ReadAllResult> read_page(
+      const Req& req, std::unique_ptr<grpc::ClientReader<v1::ReadResponse>> (v1::Streams::Stub::*method)(
+                          grpc::ClientContext*, const Req&)) {
     ReadAllResult result;
     if (req.max_count() == 0) return ReadAllResult{{}, req.from_position(), false};
-    Status s = stream_events<v1::ReadIndexRequest>(
+    Status s = stream_events<Req>(
         req, method,
         [&](const Event& e) {
           result.events.push_back(e);

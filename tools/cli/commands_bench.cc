@@ -235,6 +235,50 @@ int run_bench_append(Session& s, const BenchArgs& a) {
   return finish(s, result_json("append", a, shared, hist, elapsed, /*appends=*/true), shared);
 }
 
+// One benchmark append of `batch` events to `stream`.
+std::vector<StreamAppend> bench_append(const std::string& stream, int batch, const std::string& payload) {
+  std::vector<StreamAppend> parts(1);
+  parts[0].stream_id = stream;
+  parts[0].expected = kExpectAny;
+  parts[0].events.resize(static_cast<size_t>(batch));
+  for (auto& e : parts[0].events) {
+    e.event_type = "BenchEvent";
+    e.data = payload;
+  }
+  return parts;
+}
+
+// Bookkeeping of the asynchronous modes: completions arrive on gRPC's threads.
+struct AsyncTally {
+  Shared shared;
+  std::mutex mu;  // guards hist and in_flight
+  std::condition_variable idle;
+  LatencyHistogram hist;
+  int in_flight = 0;
+
+  void completed(const Result<std::vector<AppendResult>>& r, SteadyClock::time_point since, int batch) {
+    if (r) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - since);
+      {
+        std::lock_guard lock(mu);
+        hist.record(static_cast<uint64_t>(us.count()));
+      }
+      shared.calls.fetch_add(1, std::memory_order_relaxed);
+      shared.events.fetch_add(static_cast<uint64_t>(batch), std::memory_order_relaxed);
+    } else {
+      shared.fail(r.status());
+    }
+  }
+  void retire() {
+    std::lock_guard lock(mu);
+    if (--in_flight == 0) idle.notify_all();
+  }
+  void wait_idle() {
+    std::unique_lock lock(mu);
+    idle.wait(lock, [&] { return in_flight == 0; });
+  }
+};
+
 // --async: `clients` appends are kept in flight with the client's asynchronous API over
 // `connections` channels; each completion records its latency and issues the next append.
 // No thread per client, so the client side costs far less CPU (it shares the machine with the
@@ -246,67 +290,33 @@ int run_bench_append_async(Session& s, const BenchArgs& a) {
   }
   const std::string prefix = "bench-" + run_id() + "-";
   const std::string payload = make_payload(a.size);
-  Shared shared;
-  std::mutex hist_mu;
-  LatencyHistogram hist;
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  int in_flight = 0;
-  auto progress = start_progress("bench append", shared);
+  AsyncTally tally;
+  auto progress = start_progress("bench append", tally.shared);
   auto start = SteadyClock::now();
   auto deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
                               std::chrono::duration<double>(a.duration_s));
 
   // Issues one append for in-flight slot `slot`; its completion issues the next one.
   std::function<void(int, uint64_t)> issue = [&](int slot, uint64_t k) {
-    std::vector<NewEvent> events(static_cast<size_t>(a.batch));
-    for (auto& e : events) {
-      e.event_type = "BenchEvent";
-      e.data = payload;
-    }
-    std::vector<StreamAppend> parts(1);
-    parts[0].stream_id = prefix + std::to_string(k % static_cast<uint64_t>(a.streams));
-    parts[0].expected = kExpectAny;
-    parts[0].events = std::move(events);
     auto t0 = SteadyClock::now();
-    pool.at(slot).append_multi_async(std::move(parts), std::nullopt,
-                                     [&, slot, k, t0](Result<std::vector<AppendResult>> r) {
-      auto now = SteadyClock::now();
-      if (r) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - t0).count();
-        {
-          std::lock_guard lock(hist_mu);
-          hist.record(static_cast<uint64_t>(us));
-        }
-        shared.calls.fetch_add(1, std::memory_order_relaxed);
-        shared.events.fetch_add(static_cast<uint64_t>(a.batch), std::memory_order_relaxed);
-      } else {
-        shared.fail(r.status());
-      }
-      if (now < deadline && r) {
-        issue(slot, k + static_cast<uint64_t>(a.clients));
-        return;
-      }
-      std::lock_guard lock(done_mu);
-      if (--in_flight == 0) done_cv.notify_all();
-    });
+    pool.at(slot).append_multi_async(
+        bench_append(prefix + std::to_string(k % static_cast<uint64_t>(a.streams)), a.batch, payload),
+        std::nullopt, [&, slot, k, t0](Result<std::vector<AppendResult>> r) {
+          tally.completed(r, t0, a.batch);
+          if (r && SteadyClock::now() < deadline) return issue(slot, k + static_cast<uint64_t>(a.clients));
+          tally.retire();
+        });
   };
-  {
-    std::lock_guard lock(done_mu);
-    in_flight = a.clients;
-  }
+  tally.in_flight = a.clients;
   for (int i = 0; i < a.clients; ++i) issue(i, static_cast<uint64_t>(i));
-  {
-    std::unique_lock lock(done_mu);
-    done_cv.wait(lock, [&] { return in_flight == 0; });
-  }
+  tally.wait_idle();
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
   progress->stop();
-  Json result = result_json("append", a, shared, hist, elapsed, /*appends=*/true);
+  Json result = result_json("append", a, tally.shared, tally.hist, elapsed, /*appends=*/true);
   result["async"] = true;
   result["multiplex"] = a.multiplex;
   result["connections"] = std::min(a.connections, a.clients);
-  return finish(s, result, shared);
+  return finish(s, result, tally.shared);
 }
 
 // --rate R: open loop. A driver thread sends R appends per second on schedule, whatever the
@@ -320,14 +330,9 @@ int run_bench_append_rate(Session& s, const BenchArgs& a) {
   }
   const std::string prefix = "bench-" + run_id() + "-";
   const std::string payload = make_payload(a.size);
-  Shared shared;
-  std::mutex hist_mu;
-  LatencyHistogram hist;
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  int in_flight = 0;
+  AsyncTally tally;
   uint64_t late = 0;
-  auto progress = start_progress("bench append", shared);
+  auto progress = start_progress("bench append", tally.shared);
   const auto start = SteadyClock::now();
   const auto deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
                                     std::chrono::duration<double>(a.duration_s));
@@ -337,50 +342,29 @@ int run_bench_append_rate(Session& s, const BenchArgs& a) {
   for (auto next = start; next < deadline; next += interval, ++k) {
     std::this_thread::sleep_until(next);
     {
-      std::lock_guard lock(done_mu);
-      if (in_flight >= a.clients) {
+      std::lock_guard lock(tally.mu);
+      if (tally.in_flight >= a.clients) {
         ++late;
         continue;
       }
-      ++in_flight;
-    }
-    std::vector<StreamAppend> parts(1);
-    parts[0].stream_id = prefix + std::to_string(k % static_cast<uint64_t>(a.streams));
-    parts[0].expected = kExpectAny;
-    parts[0].events.resize(static_cast<size_t>(a.batch));
-    for (auto& e : parts[0].events) {
-      e.event_type = "BenchEvent";
-      e.data = payload;
+      ++tally.in_flight;
     }
     const auto scheduled = next;
     pool.at(static_cast<int>(k)).append_multi_async(
-        std::move(parts), std::nullopt, [&, scheduled](Result<std::vector<AppendResult>> r) {
-          if (r) {
-            auto us = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - scheduled);
-            {
-              std::lock_guard lock(hist_mu);
-              hist.record(static_cast<uint64_t>(us.count()));
-            }
-            shared.calls.fetch_add(1, std::memory_order_relaxed);
-            shared.events.fetch_add(static_cast<uint64_t>(a.batch), std::memory_order_relaxed);
-          } else {
-            shared.fail(r.status());
-          }
-          std::lock_guard lock(done_mu);
-          if (--in_flight == 0) done_cv.notify_all();
+        bench_append(prefix + std::to_string(k % static_cast<uint64_t>(a.streams)), a.batch, payload),
+        std::nullopt, [&, scheduled](Result<std::vector<AppendResult>> r) {
+          tally.completed(r, scheduled, a.batch);
+          tally.retire();
         });
   }
-  {
-    std::unique_lock lock(done_mu);
-    done_cv.wait(lock, [&] { return in_flight == 0; });
-  }
+  tally.wait_idle();
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
   progress->stop();
-  Json result = result_json("append", a, shared, hist, elapsed, /*appends=*/true);
+  Json result = result_json("append", a, tally.shared, tally.hist, elapsed, /*appends=*/true);
   result["target_rate"] = a.rate;
   result["multiplex"] = a.multiplex;
   result["late"] = late;
-  return finish(s, result, shared);
+  return finish(s, result, tally.shared);
 }
 
 int run_bench_read(Session& s, const BenchArgs& a) {
