@@ -258,5 +258,14 @@ TEST_F(SubscriptionTest, CliSubscribePrintsEventsAsTheyCome) {
   EXPECT_EQ(testing::run_cli({"subscribe", "--all", "--stream", "x"}, env).exit_code, 2);
 }
 
+TEST_F(SubscriptionTest, BenchSubscribeMeasuresDeliveryOfEveryAcknowledgedEvent) {
+  const std::vector<std::pair<std::string, std::string>> env{{"RECKON_SERVER", server_->grpc_address()}};
+  auto r = testing::run_cli({"bench", "subscribe", "--rate", "200", "--duration", "1", "--json"}, env,
+                            std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"missing\":0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"p99_ms\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace reckon

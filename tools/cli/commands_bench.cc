@@ -9,6 +9,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -367,6 +368,99 @@ int run_bench_append_rate(Session& s, const BenchArgs& a) {
   return finish(s, result, tally.shared);
 }
 
+// bench subscribe: delivery latency of a live catch-up subscription. One subscriber on $all
+// (from the end) and an open-loop writer at --rate appends/s to its own streams; for every event
+// the latency is receipt time minus the moment the append was acknowledged to the writer (0 when
+// the event arrives first). Both clocks are this process's steady clock.
+int run_bench_subscribe(Session& s, const BenchArgs& a) {
+  if (a.rate <= 0) return report_usage_error("bench subscribe needs --rate R (appends/s)");
+  ClientPool pool;
+  if (Status st = pool.open(s, 2, false); !st) return report_error(st);
+  const std::string prefix = "bench-" + run_id() + "-";
+  const std::string payload = make_payload(a.size);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<Position, SteadyClock::time_point> acked;     // position -> ack time
+  std::map<Position, SteadyClock::time_point> received;  // position -> receipt time
+  bool caught_up = false;
+  std::atomic<bool> stop{false};
+  Status sub_status;
+  std::thread subscriber([&] {
+    SubscribeOptions o;
+    o.start = SubscribeOptions::Start::kEnd;
+    o.filter.stream_prefixes = {prefix};
+    sub_status = pool.at(1).subscribe(o, [&](const SubscriptionMessage& m) {
+      auto now = SteadyClock::now();
+      std::lock_guard lock(mu);
+      if (m.kind == SubscriptionMessage::Kind::kCaughtUp) caught_up = true;
+      if (m.kind == SubscriptionMessage::Kind::kEvent) received.emplace(m.event.position, now);
+      cv.notify_all();
+      return !stop.load();
+    });
+  });
+  {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return caught_up; })) {
+      stop = true;
+      lock.unlock();
+      subscriber.join();
+      return report_error(sub_status.is_ok() ? Status::unavailable("subscription did not start") : sub_status);
+    }
+  }
+  Shared shared;
+  auto progress = start_progress("bench subscribe", shared);
+  const auto start = SteadyClock::now();
+  const auto deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
+                                    std::chrono::duration<double>(a.duration_s));
+  const auto interval = std::chrono::duration_cast<SteadyClock::duration>(
+      std::chrono::duration<double>(1.0 / a.rate));
+  uint64_t k = 0;
+  for (auto next = start; next < deadline; next += interval, ++k) {
+    std::this_thread::sleep_until(next);
+    auto r = pool.at(0).append(prefix + std::to_string(k % static_cast<uint64_t>(a.streams)), kExpectAny,
+                               std::move(bench_append("x", 1, payload)[0].events));
+    auto now = SteadyClock::now();
+    if (!r) {
+      shared.fail(r.status());
+      continue;
+    }
+    shared.calls.fetch_add(1, std::memory_order_relaxed);
+    shared.events.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(mu);
+    acked.emplace(r->position, now);
+  }
+  // Wait (bounded) for the last acknowledged events to arrive.
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(5), [&] { return received.size() >= acked.size(); });
+  }
+  stop = true;
+  progress->stop();
+  LatencyHistogram hist;
+  uint64_t missing = 0;
+  {
+    std::lock_guard lock(mu);
+    for (const auto& [pos, ack] : acked) {
+      auto it = received.find(pos);
+      if (it == received.end()) {
+        ++missing;
+        continue;
+      }
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(it->second - ack).count();
+      hist.record(static_cast<uint64_t>(std::max<int64_t>(0, us)));
+    }
+  }
+  double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  // The subscription notices `stop` at its next message (a heartbeat within a second).
+  subscriber.join();
+  Json result = result_json("subscribe", a, shared, hist, elapsed, /*appends=*/true);
+  result["target_rate"] = a.rate;
+  result["delivered"] = received.size();
+  result["missing"] = missing;
+  if (missing > 0) shared.fail(Status::internal(std::to_string(missing) + " acknowledged events never arrived"));
+  return finish(s, result, shared);
+}
+
 int run_bench_read(Session& s, const BenchArgs& a) {
   if (a.mode != "all" && a.mode != "streams") {
     return report_usage_error("--mode must be 'all' or 'streams'");
@@ -504,6 +598,17 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
       if (ap->rate > 0) return run_bench_append_rate(s, *ap);
       return ap->async ? run_bench_append_async(s, *ap) : run_bench_append(s, *ap);
     };
+  });
+
+  auto sb = std::make_shared<BenchArgs>();
+  sb->clients = 1;
+  sb->rate = 1000;
+  sub = group->add_subcommand("subscribe",
+                              "Live delivery latency: append at --rate, one $all subscriber");
+  add_common(sub, sb.get());
+  sub->add_option("--rate", sb->rate, "Appends per second")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->callback([sb, selected] {
+    *selected = [sb](Session& s) { return run_bench_subscribe(s, *sb); };
   });
 
   auto rd = std::make_shared<BenchArgs>();
