@@ -44,8 +44,14 @@ struct CallInfo {
   grpc::ServerContext* ctx;
   std::chrono::steady_clock::time_point started;
   const char* method;
+  // Unary calls: the server's own limit (store timeout_ms) for work that has not started yet,
+  // whatever deadline the client gave (or none). Streams have none: exports may run for long.
+  std::chrono::steady_clock::time_point server_deadline = std::chrono::steady_clock::time_point::max();
 
-  bool past_deadline() const { return std::chrono::system_clock::now() > ctx->deadline(); }
+  bool past_deadline() const {
+    return std::chrono::system_clock::now() > ctx->deadline() ||
+           std::chrono::steady_clock::now() > server_deadline;
+  }
 };
 
 // Hook for telemetry: called once per finished call with its outcome and latency.
@@ -65,6 +71,7 @@ class UnaryCall final : public CallTag {
     const char* method;
     CallTracker* tracker;
     CallObserver* observer;
+    std::chrono::milliseconds timeout;  // server-side limit for the call to start its work
   };
 
   static void arm(const std::shared_ptr<Spec>& spec, grpc::ServerCompletionQueue* cq) {
@@ -81,7 +88,8 @@ class UnaryCall final : public CallTag {
       started_ = true;
       spec_->tracker->started();
       arm(spec_, cq_);  // accept the next call of this method
-      info_ = CallInfo{&ctx_, std::chrono::steady_clock::now(), spec_->method};
+      const auto now = std::chrono::steady_clock::now();
+      info_ = CallInfo{&ctx_, now, spec_->method, now + spec_->timeout};
       spec_->handler(*this);
       return;
     }

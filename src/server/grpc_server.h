@@ -40,7 +40,7 @@ class GrpcServer {
                  const char* method, std::function<void(UnaryCall<Service, Req, Resp>&)> handler) {
     auto spec = std::make_shared<typename UnaryCall<Service, Req, Resp>::Spec>(
         typename UnaryCall<Service, Req, Resp>::Spec{service, request, std::move(handler), method,
-                                                     &tracker_, &observer_});
+                                                     &tracker_, &observer_, unary_timeout()});
     arms_.push_back([spec](grpc::ServerCompletionQueue* cq) {
       UnaryCall<Service, Req, Resp>::arm(spec, cq);
     });
@@ -67,6 +67,12 @@ class GrpcServer {
   void add_shutdown_hook(std::function<void()> hook) { shutdown_hooks_.push_back(std::move(hook)); }
 
   StoreRegistry& stores() { return stores_; }
+  // The longest timeout_ms of the configured stores.
+  std::chrono::milliseconds unary_timeout() const {
+    int64_t ms = 0;
+    for (const auto& s : config_.stores) ms = std::max(ms, s.timeout_ms);
+    return std::chrono::milliseconds(ms > 0 ? ms : 5000);
+  }
   Telemetry& telemetry() { return telemetry_; }
   const ServerConfig& config() const { return config_; }
 

@@ -21,6 +21,7 @@ void on_readers(GrpcServer& server, Call& call, const std::string& store_id, Fn 
   ServedStore* store = find_store(server, call, store_id);
   if (!store) return;
   if (!store->readers->post([&call, store, fn] {
+        if (call.info().past_deadline()) return call.fail(Status(ErrorCode::kTimeout, "deadline exceeded"));
         Status s = fn(*store->store);
         if (s.is_ok()) {
           call.finish();
