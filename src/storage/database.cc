@@ -1,11 +1,14 @@
 #include "storage/database.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -68,6 +71,23 @@ class NamePrefix final : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice&) const override { return true; }
 };
 
+// RocksDB's own diagnostics go to stderr (warnings and errors only), not to a LOG file in the
+// data dir: RocksDB's file logger aborts the process when its file hits a full disk, and a full
+// disk must end in refused writes, not a crash.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char buf[1024];
+    int n = std::vsnprintf(buf, sizeof buf, format, ap);
+    if (n <= 0) return;
+    size_t len = std::min(static_cast<size_t>(n), sizeof buf - 1);
+    while (len > 0 && buf[len - 1] == '\n') --len;
+    std::fprintf(stderr, "rocksdb: %.*s\n", static_cast<int>(len), buf);
+  }
+};
+
 rocksdb::ColumnFamilyOptions cf_options(Cf cf, const std::shared_ptr<rocksdb::Cache>& cache,
                                         const StoreOptions& o) {
   rocksdb::ColumnFamilyOptions opts;
@@ -113,6 +133,7 @@ Result<std::unique_ptr<Database>> Database::open(const StoreOptions& o) {
   db_opts.create_if_missing = o.create_if_missing;
   db_opts.create_missing_column_families = true;
   db_opts.paranoid_checks = true;
+  db_opts.info_log = std::make_shared<StderrLogger>();
   db_opts.max_background_jobs = 2;
   // One writer (the committer) at a time: concurrent memtable writes buy nothing, and insert
   // hints require them off.
