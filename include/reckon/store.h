@@ -122,6 +122,10 @@ class LocalStore : public Store {
                                      std::function<void(WaitOutcome)> done) = 0;
   virtual void cancel_wait(uint64_t id) = 0;
   virtual Position last_position() = 0;
+  // read_all without copies, for servers: each matching event goes to `visitor` in place
+  // (return false to stop after it); the result carries no events, only where to continue.
+  virtual Result<ReadAllResult> read_all_refs(const ReadAllOptions& options,
+                                              const std::function<bool(const EventRef&)>& visitor) = 0;
   // Wakes every live-tail waiter with kClosed (server shutdown); later waits end at once.
   virtual void stop_tails() = 0;
 };

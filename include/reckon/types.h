@@ -73,6 +73,21 @@ struct Event {
   int64_t created_us = 0;  // commit time, microseconds since the Unix epoch
 };
 
+// An event seen in place (no copy): its views are valid only during the call that receives it.
+struct EventRef {
+  Uuid event_id;
+  std::string_view event_type;
+  std::string_view stream_id;
+  int64_t version = 0;
+  Position position = 0;
+  std::string_view data;
+  ContentType data_content_type = ContentType::kJson;
+  std::string_view metadata;
+  ContentType metadata_content_type = ContentType::kJson;
+  const std::vector<std::string_view>* tags = nullptr;
+  int64_t created_us = 0;
+};
+
 enum class Direction : uint8_t { kForward, kBackward };
 enum class TagMatch : uint8_t { kAny, kAll };
 

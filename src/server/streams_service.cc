@@ -210,13 +210,47 @@ void register_reads(GrpcServer& server, Svc& service) {
         base.filter = wire::from_proto(req.filter());
         // A sparse filter must not pin a reader thread: bound the events examined per page.
         base.max_scan = base.filter.empty() ? 0 : 16 * kPageEvents;
-        run_position_read(server, call, store, req.from_position(), req.max_count(), base.direction,
-                          [base](Store& s, Position p, uint64_t n) {
-                            ReadAllOptions o = base;
-                            o.from_position = p;
-                            o.max_count = n;
-                            return s.read_all(o);
-                          });
+        // Events go from RocksDB straight into the message (no intermediate Event copies).
+        struct Cursor {
+          Position next;
+          uint64_t remaining;
+          bool limited;
+          bool end_of_data = false;
+        };
+        auto c = std::make_shared<Cursor>(
+            Cursor{wire_from_position(req.from_position(), base.direction), req.max_count(), req.max_count() > 0});
+        LocalStore* s = store->store.get();
+        Telemetry* telemetry = &server.telemetry();
+        call.start(store->readers.get(), [c, s, base, telemetry](v1::ReadResponse& msg) -> Result<StreamStep> {
+          size_t bytes = 0;
+          auto full = [&] { return msg.events_size() >= static_cast<int>(kBatchEvents) || bytes >= kBatchBytes; };
+          while (!c->end_of_data && !(c->limited && c->remaining == 0)) {
+            if (full()) {
+              telemetry->events_read(msg.events_size());
+              return StreamStep::kMore;
+            }
+            ReadAllOptions o = base;
+            o.from_position = c->next;
+            o.max_count = kBatchEvents - static_cast<uint64_t>(msg.events_size());
+            if (c->limited) o.max_count = std::min(o.max_count, c->remaining);
+            RECKON_ASSIGN_OR_RETURN(ReadAllResult r, s->read_all_refs(o, [&](const EventRef& e) {
+              wire::to_proto(e, msg.add_events());
+              bytes += e.data.size() + e.metadata.size() + e.stream_id.size() + e.event_type.size() + 64;
+              if (c->limited) --c->remaining;
+              return bytes < kBatchBytes;
+            }));
+            if (r.end) {
+              c->end_of_data = true;
+            } else {
+              c->next = r.next_position;
+            }
+          }
+          telemetry->events_read(msg.events_size());
+          msg.set_end(true);
+          msg.set_end_of_data(c->end_of_data);
+          msg.set_next_position(c->end_of_data ? 0 : c->next);
+          return StreamStep::kLast;
+        });
       });
 
   using IndexCall = StreamCall<Svc, v1::ReadIndexRequest, v1::ReadResponse>;

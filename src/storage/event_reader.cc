@@ -199,6 +199,31 @@ Result<ReadStreamResult> EventReader::read_stream(const std::string& stream,
 }
 
 Result<ReadAllResult> EventReader::read_all(const ReadAllOptions& o) {
+  std::vector<Event> events;
+  events.reserve(o.filter.empty() ? std::min<uint64_t>(clamp_count(o.max_count), 4096) : 64);
+  RECKON_ASSIGN_OR_RETURN(ReadAllResult result, read_all_refs(o, [&](const EventRef& e) {
+    Event ev;
+    ev.event_id = e.event_id;
+    ev.event_type.assign(e.event_type);
+    ev.stream_id.assign(e.stream_id);
+    ev.version = e.version;
+    ev.position = e.position;
+    ev.data.assign(e.data);
+    ev.data_content_type = e.data_content_type;
+    ev.metadata.assign(e.metadata);
+    ev.metadata_content_type = e.metadata_content_type;
+    ev.tags.reserve(e.tags->size());
+    for (auto t : *e.tags) ev.tags.emplace_back(t);
+    ev.created_us = e.created_us;
+    events.push_back(std::move(ev));
+    return true;
+  }));
+  result.events = std::move(events);
+  return result;
+}
+
+Result<ReadAllResult> EventReader::read_all_refs(const ReadAllOptions& o,
+                                                 const std::function<bool(const EventRef&)>& visitor) {
   RECKON_ASSIGN_OR_RETURN(auto filter, CompiledFilter::compile(o.filter));
   const uint64_t count = clamp_count(o.max_count);
   ReadAllResult result;
@@ -215,7 +240,6 @@ Result<ReadAllResult> EventReader::read_all(const ReadAllOptions& o) {
   // readahead covers sequential misses (a fixed 2 MiB one cost ~7% in kernel copies).
   std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kEvents)));
   const bool forward = o.direction == Direction::kForward;
-  result.events.reserve(filter->accepts_everything() ? std::min<uint64_t>(count, 4096) : 64);
   const Position start = start_position(o.from_position, o.direction);
   if (!forward && start == 0) return result;
   if (forward) {
@@ -223,11 +247,14 @@ Result<ReadAllResult> EventReader::read_all(const ReadAllOptions& o) {
   } else {
     it->SeekForPrev(position_key(start));
   }
-  uint64_t scanned = 0;
+  uint64_t scanned = 0, delivered = 0;
+  bool stop = false;
   EventView view;
+  EventRef ref;
+  ref.tags = &view.tags;
   for (; it->Valid(); forward ? it->Next() : it->Prev()) {
     const Position p = enc::load_u64_be(it->key().data());
-    if (result.events.size() == count || (o.max_scan && scanned == o.max_scan)) {
+    if (stop || delivered == count || (o.max_scan && scanned == o.max_scan)) {
       result.end = false;
       result.next_position = p;
       break;
@@ -238,7 +265,18 @@ Result<ReadAllResult> EventReader::read_all(const ReadAllOptions& o) {
       if (!filter->matches_stream(view.stream_id) || !filter->matches_type(view.event_type)) continue;
       if (!filter->matches_tags(view.tags)) continue;
     }
-    result.events.push_back(to_event(view, p));
+    ref.event_id = view.event_id;
+    ref.event_type = view.event_type;
+    ref.stream_id = view.stream_id;
+    ref.version = view.version;
+    ref.position = p;
+    ref.data = view.data;
+    ref.data_content_type = view.data_content_type;
+    ref.metadata = view.metadata;
+    ref.metadata_content_type = view.metadata_content_type;
+    ref.created_us = view.created_us;
+    ++delivered;
+    stop = !visitor(ref);
   }
   RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "reading $all"));
   return result;

@@ -24,6 +24,9 @@ class EventReader {
   Result<ReadStreamResult> read_stream(const std::string& stream, const ReadStreamOptions& o,
                                        int64_t now_us);
   Result<ReadAllResult> read_all(const ReadAllOptions& o);
+  // The same walk, handing each matching event to `visitor` in place (false = stop after it).
+  Result<ReadAllResult> read_all_refs(const ReadAllOptions& o,
+                                      const std::function<bool(const EventRef&)>& visitor);
   Result<ReadAllResult> read_by_types(const std::vector<std::string>& types,
                                       const IndexReadOptions& o);
   Result<ReadAllResult> read_by_tags(const std::vector<std::string>& tags, TagMatch match,

@@ -48,6 +48,10 @@ class EmbeddedStore final : public LocalStore {
   }
   void cancel_wait(uint64_t id) override { notifier_->cancel(id); }
   Position last_position() override { return notifier_->last_position(); }
+  Result<ReadAllResult> read_all_refs(const ReadAllOptions& o,
+                                      const std::function<bool(const EventRef&)>& visitor) override {
+    return reader_.read_all_refs(o, visitor);
+  }
   void stop_tails() override { notifier_->close(); }
 
   // ---- Appends ----

@@ -78,6 +78,21 @@ void to_proto(const Event& in, v1::RecordedEvent* out) {
   out->set_created_us(in.created_us);
 }
 
+void to_proto(const EventRef& in, v1::RecordedEvent* out) {
+  out->set_event_id(uuid_bytes(in.event_id));
+  out->set_event_type(in.event_type.data(), in.event_type.size());
+  out->set_stream_id(in.stream_id.data(), in.stream_id.size());
+  out->set_version(in.version);
+  out->set_position(in.position);
+  out->set_data(in.data.data(), in.data.size());
+  out->set_data_content_type(content_type(in.data_content_type));
+  out->set_metadata(in.metadata.data(), in.metadata.size());
+  out->set_metadata_content_type(content_type(in.metadata_content_type));
+  out->clear_tags();
+  for (auto t : *in.tags) out->add_tags(t.data(), t.size());
+  out->set_created_us(in.created_us);
+}
+
 Result<Event> from_proto(const v1::RecordedEvent& in) {
   Event e;
   RECKON_ASSIGN_OR_RETURN(e.event_id, uuid_from_bytes(in.event_id()));

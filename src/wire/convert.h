@@ -11,6 +11,7 @@ Result<NewEvent> from_proto(const v1::NewEvent& in);
 void to_proto(const NewEvent& in, v1::NewEvent* out);
 
 void to_proto(const Event& in, v1::RecordedEvent* out);
+void to_proto(const EventRef& in, v1::RecordedEvent* out);
 Result<Event> from_proto(const v1::RecordedEvent& in);
 // Same, moving the byte fields out of `in` (the client's streaming reads own their messages).
 Result<Event> take_from_proto(v1::RecordedEvent& in);
