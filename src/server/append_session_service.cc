@@ -114,24 +114,15 @@ class AppendSessionCall {
     ServedStore* store = server_->stores().find(request.append().store());
     if (!store) return answer(id, Status::not_found("unknown store '" + request.append().store() + "'"), {});
     if (store->shutting_down.load()) return answer(id, Status::unavailable("server is shutting down"), {});
-    auto parts = wire::take_appends(*request.mutable_append());
-    if (!parts) return answer(id, parts.status(), {});
-    uint64_t events = 0, bytes = 0;
-    for (const auto& p : *parts) {
-      events += p.events.size();
-      for (const auto& e : p.events) bytes += e.data.size() + e.metadata.size();
-    }
-    Telemetry* telemetry = &server_->telemetry();
     const auto started = std::chrono::steady_clock::now();
-    store->store->append_multi_async(
-        std::move(parts).value(), wire::from_proto_condition(request.append()),
-        [this, id, telemetry, events, bytes, started](Result<std::vector<AppendResult>> r) {
-          std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
-          telemetry->observe_call("AppendSession", r ? ErrorCode::kOk : r.code(), d.count());
-          if (r) telemetry->appended(events, bytes);
-          if (!r) return answer(id, r.status(), {});
-          answer(id, Status::ok(), std::move(r).value());
-        });
+    Telemetry* telemetry = &server_->telemetry();
+    submit_append(*server_, *store, *request.mutable_append(),
+                  [this, id, telemetry, started](Result<std::vector<AppendResult>> r) {
+                    std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
+                    telemetry->observe_call("AppendSession", r ? ErrorCode::kOk : r.code(), d.count());
+                    if (!r) return answer(id, r.status(), {});
+                    answer(id, Status::ok(), std::move(r).value());
+                  });
   }
 
   // Queues the answer to one append and writes it when the stream is free.

@@ -57,6 +57,12 @@ struct CallInfo {
 // Hook for telemetry: called once per finished call with its outcome and latency.
 using CallObserver = std::function<void(const char* method, ErrorCode code, double seconds)>;
 
+inline void report_call(const CallObserver& observer, const CallInfo& info, ErrorCode code) {
+  if (!observer) return;
+  std::chrono::duration<double> d = std::chrono::steady_clock::now() - info.started;
+  observer(info.method, code, d.count());
+}
+
 template <typename Service, typename Req, typename Resp>
 class UnaryCall final : public CallTag {
  public:
@@ -115,12 +121,7 @@ class UnaryCall final : public CallTag {
   ~UnaryCall() override {
     if (started_) spec_->tracker->done();
   }
-  void observe(ErrorCode code) {
-    if (*spec_->observer) {
-      std::chrono::duration<double> d = std::chrono::steady_clock::now() - info_.started;
-      (*spec_->observer)(spec_->method, code, d.count());
-    }
-  }
+  void observe(ErrorCode code) { report_call(*spec_->observer, info_, code); }
 
   std::shared_ptr<Spec> spec_;
   grpc::ServerCompletionQueue* cq_;
@@ -234,12 +235,7 @@ class StreamCall final : public CallTag {
     }
   }
 
-  void observe(ErrorCode code) {
-    if (*spec_->observer) {
-      std::chrono::duration<double> d = std::chrono::steady_clock::now() - info_.started;
-      (*spec_->observer)(spec_->method, code, d.count());
-    }
-  }
+  void observe(ErrorCode code) { report_call(*spec_->observer, info_, code); }
 
   std::shared_ptr<Spec> spec_;
   grpc::ServerCompletionQueue* cq_;

@@ -15,12 +15,11 @@ ServedStore* find_store(GrpcServer& server, Call& call, const std::string& store
   return s;
 }
 
-// Runs `fn(store)` on the store's reader pool and answers with its result.
+// Runs `fn(store)` on `pool` and answers the call with its Status; refuses work that waited
+// past the call's deadline.
 template <typename Call, typename Fn>
-void on_readers(GrpcServer& server, Call& call, const std::string& store_id, Fn fn) {
-  ServedStore* store = find_store(server, call, store_id);
-  if (!store) return;
-  if (!store->readers->post([&call, store, fn] {
+void run_on(ThreadPool& pool, ServedStore* store, Call& call, Fn fn) {
+  if (!pool.post([&call, store, fn] {
         if (call.info().past_deadline()) return call.fail(Status(ErrorCode::kTimeout, "deadline exceeded"));
         Status s = fn(*store->store);
         if (s.is_ok()) {
@@ -33,21 +32,23 @@ void on_readers(GrpcServer& server, Call& call, const std::string& store_id, Fn 
   }
 }
 
+// Runs `fn(store)` on the store's reader pool and answers with its result.
+template <typename Call, typename Fn>
+void on_readers(GrpcServer& server, Call& call, const std::string& store_id, Fn fn) {
+  if (ServedStore* store = find_store(server, call, store_id)) run_on(*store->readers, store, call, fn);
+}
+
+// Same on the writer pool.
 template <typename Call, typename Fn>
 void on_writers(GrpcServer& server, Call& call, const std::string& store_id, Fn fn) {
-  ServedStore* store = find_store(server, call, store_id);
-  if (!store) return;
-  if (!store->writers->post([&call, store, fn] {
-        if (call.info().past_deadline()) return call.fail(Status(ErrorCode::kTimeout, "deadline exceeded"));
-        Status s = fn(*store->store);
-        if (s.is_ok()) {
-          call.finish();
-        } else {
-          call.fail(s);
-        }
-      })) {
-    call.fail(Status::unavailable("server is shutting down"));
-  }
+  if (ServedStore* store = find_store(server, call, store_id)) run_on(*store->writers, store, call, fn);
 }
+
+// Validates and encodes the appends of `request` (moving its bytes out) and submits them to
+// the store's group commit; `done` runs once the outcome is durable (on the committer thread,
+// must not block). Acknowledged appends are counted in the telemetry. Shared by the unary
+// Append and the multiplexed AppendSession.
+void submit_append(GrpcServer& server, ServedStore& store, v1::AppendRequest& request,
+                   LocalStore::AppendCallback done);
 
 }  // namespace reckon::server

@@ -98,6 +98,28 @@ void run_position_read(GrpcServer& server, Call& call, ServedStore* store, uint6
   });
 }
 
+}  // namespace
+
+void submit_append(GrpcServer& server, ServedStore& store, v1::AppendRequest& request,
+                   LocalStore::AppendCallback done) {
+  auto parts = wire::take_appends(request);
+  if (!parts) return done(parts.status());
+  uint64_t events = 0, bytes = 0;
+  for (const auto& p : *parts) {
+    events += p.events.size();
+    for (const auto& e : p.events) bytes += e.data.size() + e.metadata.size();
+  }
+  Telemetry* telemetry = &server.telemetry();
+  store.store->append_multi_async(
+      std::move(parts).value(), wire::from_proto_condition(request),
+      [telemetry, events, bytes, done = std::move(done)](Result<std::vector<AppendResult>> r) {
+        if (r) telemetry->appended(events, bytes);
+        done(std::move(r));
+      });
+}
+
+namespace {
+
 void register_append(GrpcServer& server, Svc& service) {
   using Call = UnaryCall<Svc, v1::AppendRequest, v1::AppendResponse>;
   server.add_unary<Svc, v1::AppendRequest, v1::AppendResponse>(
@@ -115,24 +137,13 @@ void register_append(GrpcServer& server, Svc& service) {
           if (call.info().past_deadline()) {
             return call.fail(Status(ErrorCode::kTimeout, "deadline exceeded before the append started"));
           }
-          auto parts = wire::take_appends(call.request);
-          if (!parts) return call.fail(parts.status());
-          uint64_t events = 0, bytes = 0;
-          for (const auto& p : *parts) {
-            events += p.events.size();
-            for (const auto& e : p.events) bytes += e.data.size() + e.metadata.size();
-          }
-          Telemetry* telemetry = &server.telemetry();
-          store->store->append_multi_async(
-              std::move(parts).value(), wire::from_proto_condition(call.request),
-              [&call, telemetry, events, bytes](Result<std::vector<AppendResult>> r) {
-                // Runs on the committer thread; handing the reply to another thread measured
-                // no faster than sending it from here.
-                if (!r) return call.fail(r.status());
-                telemetry->appended(events, bytes);
-                for (const auto& a : *r) wire::to_proto(a, call.response.add_results());
-                call.finish();
-              });
+          submit_append(server, *store, call.request, [&call](Result<std::vector<AppendResult>> r) {
+            // Runs on the committer thread; handing the reply to another thread measured no
+            // faster than sending it from here.
+            if (!r) return call.fail(r.status());
+            for (const auto& a : *r) wire::to_proto(a, call.response.add_results());
+            call.finish();
+          });
         };
         if (call.request.ByteSizeLong() < kInlineAppendBytes) return validate_and_submit();
         bool posted = store->writers->post(validate_and_submit);
