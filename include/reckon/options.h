@@ -4,7 +4,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+
+#include "reckon/replication.h"
 
 namespace reckon {
 
@@ -41,6 +44,11 @@ struct StoreOptions {
 
   // Time source for created_us and max_age; nullptr = the system clock.
   std::shared_ptr<Clock> clock;
+
+  // Set: every write goes through a Raft group (reckond's single and cluster modes); the Raft
+  // log makes appends durable. Unset: the embedded group-commit path (one process, synced
+  // RocksDB writes). A store written through Raft can only be reopened through Raft.
+  std::optional<ReplicationOptions> replication;
 };
 
 }  // namespace reckon

@@ -106,6 +106,7 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return *value_; }
   T* operator->() { return &*value_; }
   const T* operator->() const { return &*value_; }
+  T value_or(T fallback) const& { return value_ ? *value_ : std::move(fallback); }
 
  private:
   std::optional<T> value_;

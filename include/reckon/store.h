@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "reckon/options.h"
+#include "reckon/replication.h"
 #include "reckon/status.h"
 #include "reckon/types.h"
 
@@ -128,6 +129,8 @@ class LocalStore : public Store {
                                               const std::function<bool(const EventRef&)>& visitor) = 0;
   // Wakes every live-tail waiter with kClosed (server shutdown); later waits end at once.
   virtual void stop_tails() = 0;
+  // The Raft group behind a replicated store (options.replication set); nullptr otherwise.
+  virtual Replication* replication() { return nullptr; }
 };
 
 }  // namespace reckon

@@ -100,7 +100,9 @@ int FsmAdapter::snapshot_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], un
   // libraft snapshots right after applying, inside the same loop turn: commit staged applies
   // first so the snapshot describes written state.
   self->commit_if_needed();
-  const std::string bytes = wrap_snapshot(self->machine_.snapshot_state());
+  auto state = self->machine_.snapshot_state();
+  if (!state.is_ok()) return RAFT_IOERR;  // libraft keeps its log and tries again later
+  const std::string bytes = wrap_snapshot(*state);
 
   auto* array = static_cast<struct raft_buffer*>(raft_malloc(sizeof(struct raft_buffer)));
   if (array == nullptr) return RAFT_NOMEM;

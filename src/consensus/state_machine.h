@@ -54,8 +54,9 @@ class ReplicatedStateMachine {
   // written, not necessarily synced). Default: apply() already wrote them.
   virtual void commit_applied() {}
 
-  // Logical snapshot: applied index, high-water marks, digest. Must be durable on return.
-  virtual std::string snapshot_state() = 0;
+  // Logical snapshot: applied index, high-water marks, digest. Must be durable on return. An
+  // error (e.g. the state cannot be made durable) skips this snapshot: the log is kept.
+  virtual Result<std::string> snapshot_state() = 0;
 
   // Brings the state machine to (at least) the point described by a snapshot_state() result.
   virtual Status restore_state(std::string_view state) = 0;

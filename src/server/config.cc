@@ -26,6 +26,14 @@ Status store_from_json(const json& j, StoreConfig& s) {
   read_field(j, "writer_pool_size", s.writer_pool_size);
   read_field(j, "reader_pool_size", s.reader_pool_size);
   read_field(j, "gateway_pool_size", s.gateway_pool_size);
+  read_field(j, "raft_listen", s.raft_listen);
+  read_field(j, "peers", s.peers);
+  read_field(j, "join", s.join);
+  read_field(j, "raft_dir", s.raft_dir);
+  read_field(j, "election_timeout_ms", s.election_timeout_ms);
+  read_field(j, "heartbeat_timeout_ms", s.heartbeat_timeout_ms);
+  read_field(j, "snapshot_threshold", s.snapshot_threshold);
+  read_field(j, "snapshot_trailing", s.snapshot_trailing);
   if (j.contains("options")) {
     const json& o = j.at("options");
     if (!o.is_object()) return Status::invalid_argument("store options must be a JSON object");
@@ -44,7 +52,57 @@ Status store_from_json(const json& j, StoreConfig& s) {
   return Status::ok();
 }
 
+bool valid_host_port(const std::string& a) {
+  auto colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) return false;
+  for (size_t i = colon + 1; i < a.size(); ++i) {
+    if (a[i] < '0' || a[i] > '9') return false;
+  }
+  return a.size() - colon - 1 <= 5 && std::stoul(a.substr(colon + 1)) <= 65535;
+}
+
 }  // namespace
+
+Result<std::map<uint64_t, std::string>> parse_peers(const std::string& peers) {
+  std::map<uint64_t, std::string> out;
+  std::stringstream in(peers);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    auto eq = item.find('=');
+    const std::string id_text = eq == std::string::npos ? "" : item.substr(0, eq);
+    const std::string address = eq == std::string::npos ? "" : item.substr(eq + 1);
+    uint64_t id = 0;
+    bool id_ok = !id_text.empty() && id_text.size() <= 19 &&
+                 id_text.find_first_not_of("0123456789") == std::string::npos;
+    if (id_ok) id = std::stoull(id_text);
+    if (!id_ok || id == 0 || !valid_host_port(address)) {
+      return Status::invalid_argument("--peers expects ID=HOST:PORT[,ID=HOST:PORT...] with ids > 0, got '" +
+                                      item + "'");
+    }
+    if (!out.emplace(id, address).second) {
+      return Status::invalid_argument("--peers names node " + id_text + " twice");
+    }
+  }
+  return out;
+}
+
+Result<ReplicationOptions> replication_options(const ServerConfig& server, const StoreConfig& store) {
+  ReplicationOptions r;
+  r.node_id = server.node_id;
+  r.raft_address = store.raft_listen;
+  r.raft_dir = store.raft_dir;
+  r.client_address = server.advertise.empty() ? server.listen : server.advertise;
+  r.election_timeout = std::chrono::milliseconds(store.election_timeout_ms);
+  r.heartbeat_timeout = std::chrono::milliseconds(store.heartbeat_timeout_ms);
+  r.snapshot_threshold = static_cast<unsigned>(store.snapshot_threshold);
+  r.snapshot_trailing = static_cast<unsigned>(store.snapshot_trailing);
+  if (store.mode == "single") {
+    r.initial_members = {{server.node_id, store.raft_listen}};
+  } else if (!store.join) {
+    RECKON_ASSIGN_OR_RETURN(r.initial_members, parse_peers(store.peers));
+  }
+  return r;
+}
 
 Status load_config_file(const std::string& path, ServerConfig& c) {
   std::ifstream in(path);
@@ -59,6 +117,7 @@ Status load_config_file(const std::string& path, ServerConfig& c) {
     read_field(j, "log_level", c.log_level);
     read_field(j, "log_format", c.log_format);
     read_field(j, "node_id", c.node_id);
+    read_field(j, "advertise", c.advertise);
     if (j.contains("stores")) {
       if (!j.at("stores").is_array()) return Status::invalid_argument("'stores' must be an array");
       c.stores.clear();
@@ -76,7 +135,8 @@ Status load_config_file(const std::string& path, ServerConfig& c) {
 
 Status validate(const ServerConfig& c) {
   if (c.stores.empty()) return Status::invalid_argument("no store configured");
-  std::set<std::string> ids, dirs;
+  if (c.node_id == 0) return Status::invalid_argument("node_id must be > 0");
+  std::set<std::string> ids, dirs, raft_ports;
   for (const auto& s : c.stores) {
     if (s.store_id.empty()) return Status::invalid_argument("store_id must not be empty");
     if (!ids.insert(s.store_id).second) {
@@ -88,8 +148,37 @@ Status validate(const ServerConfig& c) {
     if (s.mode != "single" && s.mode != "cluster") {
       return Status::invalid_argument("mode must be single or cluster, not '" + s.mode + "'");
     }
+    if (!valid_host_port(s.raft_listen)) {
+      return Status::invalid_argument("store '" + s.store_id + "': raft_listen must be HOST:PORT, not '" +
+                                      s.raft_listen + "'");
+    }
     if (s.mode == "cluster") {
-      return Status::invalid_argument("cluster mode needs Raft replication, which is not built yet; use --mode single");
+      if (s.raft_listen.ends_with(":0")) {
+        return Status::invalid_argument("cluster mode needs --raft-listen HOST:PORT (a fixed port peers can dial)");
+      }
+      if (s.join && !s.peers.empty()) {
+        return Status::invalid_argument("--join starts a node outside the initial configuration: drop --peers");
+      }
+      if (!s.join) {
+        RECKON_ASSIGN_OR_RETURN(auto peers, parse_peers(s.peers));
+        auto self = peers.find(c.node_id);
+        if (self == peers.end()) {
+          return Status::invalid_argument("--peers must include this node (--node-id " +
+                                          std::to_string(c.node_id) + ")");
+        }
+        if (self->second != s.raft_listen) {
+          return Status::invalid_argument("--peers gives node " + std::to_string(c.node_id) + " the address " +
+                                          self->second + " but --raft-listen is " + s.raft_listen);
+        }
+      }
+    }
+    if (!s.raft_listen.ends_with(":0") && !raft_ports.insert(s.raft_listen).second) {
+      return Status::invalid_argument("two stores share raft_listen " + s.raft_listen +
+                                      " (each store is its own Raft group: give each its own port)");
+    }
+    if (s.election_timeout_ms < 10 || s.heartbeat_timeout_ms < 1 ||
+        s.heartbeat_timeout_ms >= s.election_timeout_ms) {
+      return Status::invalid_argument("need election_timeout_ms >= 10 and 0 < heartbeat_timeout_ms < election_timeout_ms");
     }
     if (s.writer_pool_size < 1 || s.reader_pool_size < 1 || s.gateway_pool_size < 1) {
       return Status::invalid_argument("pool sizes must be at least 1");
@@ -127,6 +216,15 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
   app.add_option("--gateway-pool-size", def.gateway_pool_size, "gRPC completion-queue threads")->capture_default_str();
   app.add_option("--block-cache-bytes", def.options.block_cache_bytes, "RocksDB block cache size")->capture_default_str();
   app.add_option("--add-store", extra_stores, "another store as ID=DATA_DIR (repeatable)");
+  app.add_option("--advertise", config.advertise, "gRPC address clients and peers reach this node on (default: --listen)");
+  app.add_option("--raft-listen", def.raft_listen, "Raft address of the default store")->capture_default_str();
+  app.add_option("--peers", def.peers, "cluster: initial voters ID=HOST:PORT,... (Raft addresses, incl. this node)");
+  app.add_flag("--join", def.join, "cluster: start outside the initial configuration and wait to be added");
+  app.add_option("--raft-dir", def.raft_dir, "Raft log directory (default DATA_DIR/raft)");
+  app.add_option("--election-timeout-ms", def.election_timeout_ms, "Raft election timeout")->capture_default_str();
+  app.add_option("--heartbeat-timeout-ms", def.heartbeat_timeout_ms, "Raft heartbeat interval")->capture_default_str();
+  app.add_option("--snapshot-threshold", def.snapshot_threshold, "entries between logical Raft snapshots")->capture_default_str();
+  app.add_option("--snapshot-trailing", def.snapshot_trailing, "entries kept behind a snapshot")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -147,6 +245,7 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
     if (!given("--log-level")) config.log_level = from_file.log_level;
     if (!given("--log-format")) config.log_format = from_file.log_format;
     if (!given("--node-id")) config.node_id = from_file.node_id;
+    if (!given("--advertise")) config.advertise = from_file.advertise;
     config.stores = from_file.stores;
   }
   if (config.stores.empty()) {
@@ -161,6 +260,14 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
     if (app.count("--writer-pool-size")) first.writer_pool_size = def.writer_pool_size;
     if (app.count("--reader-pool-size")) first.reader_pool_size = def.reader_pool_size;
     if (app.count("--gateway-pool-size")) first.gateway_pool_size = def.gateway_pool_size;
+    if (app.count("--raft-listen")) first.raft_listen = def.raft_listen;
+    if (app.count("--peers")) first.peers = def.peers;
+    if (app.count("--join")) first.join = def.join;
+    if (app.count("--raft-dir")) first.raft_dir = def.raft_dir;
+    if (app.count("--election-timeout-ms")) first.election_timeout_ms = def.election_timeout_ms;
+    if (app.count("--heartbeat-timeout-ms")) first.heartbeat_timeout_ms = def.heartbeat_timeout_ms;
+    if (app.count("--snapshot-threshold")) first.snapshot_threshold = def.snapshot_threshold;
+    if (app.count("--snapshot-trailing")) first.snapshot_trailing = def.snapshot_trailing;
   }
   for (const auto& spec : extra_stores) {
     auto eq = spec.find('=');
@@ -170,6 +277,7 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
     StoreConfig s = config.stores.front();
     s.store_id = spec.substr(0, eq);
     s.data_dir = spec.substr(eq + 1);
+    s.raft_dir.clear();
     config.stores.push_back(std::move(s));
   }
   for (auto& s : config.stores) {
@@ -177,6 +285,10 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
     s.options.data_dir = s.data_dir;
   }
   RECKON_RETURN_IF_ERROR(validate(config));
+  for (auto& s : config.stores) {
+    RECKON_ASSIGN_OR_RETURN(auto replication, replication_options(config, s));
+    s.options.replication = std::move(replication);
+  }
   return config;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,16 @@ struct StoreConfig {
   int reader_pool_size = 4;     // threads that serve RocksDB reads
   int gateway_pool_size = 2;    // threads that run the gRPC completion queues
   StoreOptions options;         // limits, cache sizes, sync (built from "options")
+
+  // Raft: every write goes through a replicated log in both modes (single = one voter).
+  std::string raft_listen = "127.0.0.1:0";  // single mode: nobody dials it, any port will do
+  std::string peers;     // cluster: "ID=HOST:PORT,..." initial voters incl. this node
+  bool join = false;     // cluster: start without peers; the leader adds this node
+  std::string raft_dir;  // the Raft log; empty = DATA_DIR/raft
+  int64_t election_timeout_ms = 300;   // randomized in [1x, 2x); docs/CLUSTER.md
+  int64_t heartbeat_timeout_ms = 50;
+  uint64_t snapshot_threshold = 8192;
+  uint64_t snapshot_trailing = 65536;
 };
 
 struct ServerConfig {
@@ -30,7 +41,14 @@ struct ServerConfig {
   std::string log_format = "text";        // text | json
   std::vector<StoreConfig> stores;        // the first is the default store
   uint64_t node_id = 1;
+  std::string advertise;  // the gRPC address other nodes and clients use; empty = listen
 };
+
+// "1=127.0.0.1:7001,2=127.0.0.1:7002" -> {1: ..., 2: ...}; InvalidArgument on a bad list.
+Result<std::map<uint64_t, std::string>> parse_peers(const std::string& peers);
+
+// The replication options a store of this server opens with.
+Result<ReplicationOptions> replication_options(const ServerConfig& server, const StoreConfig& store);
 
 // Parses argv (and --config FILE). Returns InvalidArgument with a usage message on bad input;
 // `help` is set when --help was asked (the text is in the status message).

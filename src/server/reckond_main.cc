@@ -12,6 +12,7 @@
 #include "server/admin_http.h"
 #include "server/config.h"
 #include "server/grpc_server.h"
+#include "server/member_registrar.h"
 #include "server/served_store.h"
 #include "server/telemetry.h"
 #include "wire/runtime.h"
@@ -121,12 +122,15 @@ int main(int argc, char** argv) {
     grpc.shutdown(std::chrono::milliseconds(0), [&] { stores.close_all(); });
     return 1;
   }
+  MemberRegistrar registrar(stores, config.advertise.empty() ? config.listen : config.advertise);
+  registrar.start();
   admin.set_serving(true);
   spdlog::info("reckond serving: gRPC {} HTTP {}", grpc.address(), admin.address());
 
   int sig = wait_for_shutdown_signal(signals);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   admin.set_serving(false);
+  registrar.stop();
   stores.stop_subscriptions();
   grpc.shutdown(std::chrono::milliseconds(5000), [&] {
     telemetry.detach_stores();

@@ -1,6 +1,29 @@
 #include "server/served_store.h"
 
+#include <chrono>
+#include <thread>
+
 namespace reckon::server {
+
+LeadershipChange ServedStore::leadership() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_;
+}
+
+void ServedStore::on_leadership(const LeadershipChange& change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_ = change;
+  leader_.store(change.is_leader, std::memory_order_release);
+}
+
+Status ServedStore::require_leader() const {
+  if (store->replication() == nullptr || is_leader()) return Status::ok();
+  LeadershipChange c = leadership();
+  // The leader's address may have reached the directory after the leadership change.
+  auto directory = store->replication()->member_directory();
+  auto it = directory.find(c.leader_id);
+  return Status::not_leader(c.leader_id, it != directory.end() ? it->second : c.leader_client_address);
+}
 
 Status StoreRegistry::open_all(const std::vector<StoreConfig>& configs) {
   for (const auto& c : configs) {
@@ -11,6 +34,22 @@ Status StoreRegistry::open_all(const std::vector<StoreConfig>& configs) {
       return Status(store.code(), "store '" + c.store_id + "': " + store.status().message());
     }
     served->store = std::move(store).value();
+    if (Replication* r = served->store->replication()) {
+      ServedStore* raw = served.get();
+      served->leadership_subscription =
+          r->subscribe_leadership([raw](const LeadershipChange& c) { raw->on_leadership(c); });
+      // A one-voter group elects itself at once: serve once it did, so the first write after
+      // startup is not refused. A cluster node serves reads (and redirects writes) meanwhile.
+      if (c.mode == "single") {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!raw->is_leader() && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        if (!raw->is_leader()) {
+          return Status::unavailable("store '" + c.store_id + "': its one-voter Raft group elected no leader in 10 s");
+        }
+      }
+    }
     served->readers = std::make_unique<ThreadPool>("rd-" + c.store_id, c.reader_pool_size);
     served->writers = std::make_unique<ThreadPool>("wr-" + c.store_id, c.writer_pool_size);
     by_id_[c.store_id] = served.get();
@@ -43,7 +82,10 @@ void StoreRegistry::close_all() {
     s->writers->shutdown();
     s->readers->shutdown();
   }
-  for (auto& s : stores_) s->store.reset();  // the commit queue drains before closing
+  for (auto& s : stores_) {
+    if (Replication* r = s->store->replication()) r->unsubscribe_leadership(s->leadership_subscription);
+    s->store.reset();  // the command log finishes or fails what is in flight before closing
+  }
 }
 
 }  // namespace reckon::server

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,21 @@ struct ServedStore {
   std::atomic<bool> shutting_down{false};  // subscriptions end when set
   std::unique_ptr<ThreadPool> readers;
   std::unique_ptr<ThreadPool> writers;
+
+  // The last leadership change of the store's Raft group, kept current by a subscription so
+  // request paths can check leadership without a round trip to the Raft loop.
+  bool is_leader() const { return leader_.load(std::memory_order_acquire); }
+  LeadershipChange leadership() const;
+  void on_leadership(const LeadershipChange& change);
+  // Status for a request that needs the leader: OK here, NotLeader (with the leader's client
+  // address when known) elsewhere.
+  Status require_leader() const;
+  uint64_t leadership_subscription = 0;
+
+ private:
+  std::atomic<bool> leader_{false};
+  mutable std::mutex mu_;
+  LeadershipChange last_;
 };
 
 class StoreRegistry {

@@ -8,10 +8,33 @@
 
 namespace reckon::server {
 
+// The client asked for a leader-consistent read (`requires-leader: true` metadata).
+bool requires_leader(const CallInfo& info);
+// OK once a read on this node sees every write acknowledged before the call: leader + barrier.
+Status leader_view(ServedStore& store);
+
 template <typename Call>
 ServedStore* find_store(GrpcServer& server, Call& call, const std::string& store_id) {
   ServedStore* s = server.stores().find(store_id);
   if (!s) call.fail(Status::not_found("unknown store '" + store_id + "'"));
+  return s;
+}
+
+// For reads: find_store, and when the client asks for a leader-consistent read (the request's
+// require_leader field, or a `requires-leader` header as EventStoreDB clients send) on a
+// replicated store, make sure the read sees every acknowledged write: NotLeader on a follower,
+// a Raft barrier on the leader (blocks this thread for one commit round).
+template <typename Call>
+ServedStore* read_store(GrpcServer& server, Call& call, const std::string& store_id) {
+  ServedStore* s = find_store(server, call, store_id);
+  bool wanted = requires_leader(call.info());
+  if constexpr (requires { call.request.require_leader(); }) wanted = wanted || call.request.require_leader();
+  if (!s || !wanted) return s;
+  Status st = leader_view(*s);
+  if (!st.is_ok()) {
+    call.fail(st);
+    return nullptr;
+  }
   return s;
 }
 
@@ -35,7 +58,7 @@ void run_on(ThreadPool& pool, ServedStore* store, Call& call, Fn fn) {
 // Runs `fn(store)` on the store's reader pool and answers with its result.
 template <typename Call, typename Fn>
 void on_readers(GrpcServer& server, Call& call, const std::string& store_id, Fn fn) {
-  if (ServedStore* store = find_store(server, call, store_id)) run_on(*store->readers, store, call, fn);
+  if (ServedStore* store = read_store(server, call, store_id)) run_on(*store->readers, store, call, fn);
 }
 
 // Same on the writer pool.

@@ -155,7 +155,7 @@ void register_reads(GrpcServer& server, Svc& service) {
   using ReadCall = StreamCall<Svc, v1::ReadStreamRequest, v1::ReadResponse>;
   server.add_stream<Svc, v1::ReadStreamRequest, v1::ReadResponse>(
       &service, &Svc::RequestRead, "Read", [&server](ReadCall& call) {
-        ServedStore* store = find_store(server, call, call.request.store());
+        ServedStore* store = read_store(server, call, call.request.store());
         if (!store) return;
         struct Cursor {
           int64_t next;
@@ -213,7 +213,7 @@ void register_reads(GrpcServer& server, Svc& service) {
   using AllCall = StreamCall<Svc, v1::ReadAllRequest, v1::ReadResponse>;
   server.add_stream<Svc, v1::ReadAllRequest, v1::ReadResponse>(
       &service, &Svc::RequestReadAll, "ReadAll", [&server](AllCall& call) {
-        ServedStore* store = find_store(server, call, call.request.store());
+        ServedStore* store = read_store(server, call, call.request.store());
         if (!store) return;
         const auto& req = call.request;
         ReadAllOptions base;
@@ -267,7 +267,7 @@ void register_reads(GrpcServer& server, Svc& service) {
   using IndexCall = StreamCall<Svc, v1::ReadIndexRequest, v1::ReadResponse>;
   server.add_stream<Svc, v1::ReadIndexRequest, v1::ReadResponse>(
       &service, &Svc::RequestReadByEventTypes, "ReadByEventTypes", [&server](IndexCall& call) {
-        ServedStore* store = find_store(server, call, call.request.store());
+        ServedStore* store = read_store(server, call, call.request.store());
         if (!store) return;
         const auto& req = call.request;
         std::vector<std::string> types(req.event_types().begin(), req.event_types().end());
@@ -279,7 +279,7 @@ void register_reads(GrpcServer& server, Svc& service) {
       });
   server.add_stream<Svc, v1::ReadIndexRequest, v1::ReadResponse>(
       &service, &Svc::RequestReadByTags, "ReadByTags", [&server](IndexCall& call) {
-        ServedStore* store = find_store(server, call, call.request.store());
+        ServedStore* store = read_store(server, call, call.request.store());
         if (!store) return;
         const auto& req = call.request;
         std::vector<std::string> tags(req.tags().begin(), req.tags().end());

@@ -149,6 +149,14 @@ std::string encode_delete_snapshot_at_command(std::string_view stream_id, int64_
   return out;
 }
 
+std::string encode_set_member_address_command(uint64_t node_id, std::string_view client_address) {
+  std::string out;
+  put_header(out, CommandType::kSetMemberAddress);
+  enc::put_varint(out, node_id);
+  enc::put_bytes(out, client_address);
+  return out;
+}
+
 Status decode_command(std::string_view bytes, DecodedCommand& c) {
   const Status bad = Status::corruption("undecodable command");
   enc::ByteReader r(bytes);
@@ -219,6 +227,11 @@ Status decode_command(std::string_view bytes, DecodedCommand& c) {
       break;
     case CommandType::kDeleteSnapshots:
       if (!r.get_bytes(c.stream_id)) return bad;
+      break;
+    case CommandType::kSetMemberAddress:
+      if (!r.get_varint(c.member_id) || !r.get_bytes(c.member_address) || c.member_id == 0) {
+        return bad;
+      }
       break;
     default:
       return Status::corruption("unknown command type " + std::to_string(type));

@@ -24,6 +24,9 @@ enum class CommandType : uint8_t {
   kSaveSnapshot = 6,
   kDeleteSnapshots = 7,
   kDeleteSnapshotAt = 8,
+  // Cluster: the client (gRPC) address a member serves on, so any node can direct clients
+  // to the leader. An empty address forgets the member.
+  kSetMemberAddress = 40,
 };
 
 // ---- Encoding (proposer side). Input must already be validated. ----
@@ -37,6 +40,7 @@ std::string encode_truncate_command(std::string_view stream_id, int64_t before_v
 std::string encode_save_snapshot_command(int64_t proposed_us, const Snapshot& s);
 std::string encode_delete_snapshots_command(std::string_view stream_id);
 std::string encode_delete_snapshot_at_command(std::string_view stream_id, int64_t version);
+std::string encode_set_member_address_command(uint64_t node_id, std::string_view client_address);
 
 // ---- Decoding (apply side): views into the command bytes, which must outlive them. ----
 struct ProposedEventView {
@@ -69,6 +73,9 @@ struct DecodedCommand {
   StreamMetadata metadata;
   std::string_view snapshot_data;
   std::string_view snapshot_metadata;
+  // kSetMemberAddress
+  uint64_t member_id = 0;
+  std::string_view member_address;
 };
 
 Status decode_command(std::string_view bytes, DecodedCommand& out);

@@ -27,6 +27,14 @@ enum class Cf : int {
 const char* cf_name(Cf cf);
 
 inline constexpr std::string_view kStateKey = "state";
+// Default CF: "member/" u64be(node_id) -> client address (cluster member directory).
+inline constexpr std::string_view kMemberKeyPrefix = "member/";
+
+inline std::string member_key(uint64_t node_id) {
+  std::string k(kMemberKeyPrefix);
+  enc::put_u64_be(k, node_id);
+  return k;
+}
 
 inline std::string position_key(Position p) {
   std::string k;

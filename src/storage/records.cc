@@ -138,6 +138,8 @@ void encode_state(std::string& out, const SystemState& s) {
   enc::put_varint(out, s.applied_index);
   enc::put_varint(out, s.last_position);
   enc::put_svarint(out, s.last_created_us);
+  enc::put_varint(out, s.digest);
+  out.push_back(static_cast<char>(s.replicated ? 1 : 0));
 }
 
 Status decode_state(std::string_view bytes, SystemState& s) {
@@ -147,6 +149,15 @@ Status decode_state(std::string_view bytes, SystemState& s) {
       !r.get_varint(s.last_position) || !r.get_svarint(s.last_created_us)) {
     return corrupt("system state");
   }
+  // Stores written before the digest existed end here.
+  s.digest = 0;
+  s.replicated = false;
+  if (r.empty()) return Status::ok();
+  uint8_t flags;
+  if (!r.get_varint(s.digest) || !r.get_u8(flags) || flags > 1 || !r.empty()) {
+    return corrupt("system state");
+  }
+  s.replicated = flags == 1;
   return Status::ok();
 }
 

@@ -61,6 +61,12 @@ struct SystemState {
   uint64_t applied_index = 0;
   Position last_position = 0;
   int64_t last_created_us = 0;
+  // Chained over every applied command and its index (core/hash.h chain_digest): replicas
+  // that applied the same log hold the same digest.
+  uint64_t digest = 0;
+  // Set once the store is driven by the Raft log: applied_index is then a Raft index, and the
+  // local group-commit path (whose indexes are its own counter) must not open it.
+  bool replicated = false;
 };
 void encode_state(std::string& out, const SystemState& s);
 Status decode_state(std::string_view bytes, SystemState& out);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 
+#include "core/hash.h"
 #include "storage/keys.h"
 
 namespace reckon::storage {
@@ -58,11 +59,35 @@ Status StateMachine::load() {
   auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kDefault), kStateKey, &value);
   if (s.IsNotFound()) {
     state_ = SystemState{};
-    return Status::ok();
+  } else {
+    RECKON_RETURN_IF_ERROR(from_rocks(s, "reading system state"));
+    RECKON_RETURN_IF_ERROR(decode_state(value, state_));
   }
-  RECKON_RETURN_IF_ERROR(from_rocks(s, "reading system state"));
-  return decode_state(value, state_);
+  members_.clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), db_.cf(Cf::kDefault)));
+  for (it->Seek(kMemberKeyPrefix); it->Valid() && it->key().starts_with(kMemberKeyPrefix); it->Next()) {
+    auto key = it->key();
+    if (key.size() != kMemberKeyPrefix.size() + 8) return Status::corruption("bad member key");
+    members_[enc::load_u64_be(key.data() + kMemberKeyPrefix.size())] = it->value().ToString();
+  }
+  return from_rocks(it->status(), "reading member directory");
 }
+
+Status StateMachine::mark_replicated(bool rebase_index) {
+  SystemState next = state_;
+  next.replicated = true;
+  if (rebase_index) next.applied_index = 0;
+  std::string value;
+  encode_state(value, next);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RECKON_RETURN_IF_ERROR(
+      from_rocks(db_.db()->Put(wo, db_.cf(Cf::kDefault), kStateKey, value), "marking store replicated"));
+  state_ = next;
+  return Status::ok();
+}
+
+Status StateMachine::sync() { return from_rocks(db_.db()->FlushWAL(true), "syncing the WAL"); }
 
 ApplyBatch StateMachine::begin() const {
   ApplyBatch b;
@@ -114,6 +139,7 @@ void StateMachine::stage_head(const std::string& stream, const StreamHead& head,
 CommandResult StateMachine::apply(std::string_view command, uint64_t index, ApplyBatch& b) {
   // Every command consumes its index, whatever its outcome: replicas must agree on indexes.
   b.state_.applied_index = index;
+  b.state_.digest = chain_digest(b.state_.digest, index, command);
   ++b.commands_;
   CommandResult result;
   DecodedCommand c;
@@ -135,8 +161,22 @@ CommandResult StateMachine::apply(std::string_view command, uint64_t index, Appl
     case CommandType::kDeleteSnapshotAt:
       result.status = apply_snapshot(c, b);
       break;
+    case CommandType::kSetMemberAddress:
+      apply_member_address(c, b);
+      break;
   }
   return result;
+}
+
+void StateMachine::apply_member_address(const DecodedCommand& c, ApplyBatch& b) {
+  if (!b.members_) b.members_ = members_;
+  if (c.member_address.empty()) {
+    b.members_->erase(c.member_id);
+    b.batch_.Delete(db_.cf(Cf::kDefault), member_key(c.member_id));
+  } else {
+    (*b.members_)[c.member_id] = std::string(c.member_address);
+    b.batch_.Put(db_.cf(Cf::kDefault), member_key(c.member_id), c.member_address);
+  }
 }
 
 CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
@@ -403,6 +443,7 @@ Status StateMachine::commit(ApplyBatch& b, bool sync) {
   wo.sync = sync;
   RECKON_RETURN_IF_ERROR(from_rocks(db_.db()->Write(wo, &b.batch_), "committing write batch"));
   state_ = b.state_;
+  if (b.members_) members_ = std::move(*b.members_);
   for (auto& [stream, head] : b.heads_) heads_.put(stream, head);
   return Status::ok();
 }

@@ -16,6 +16,7 @@
 
 #include <cstring>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,8 @@ class ApplyBatch {
  public:
   size_t commands() const { return commands_; }
   size_t bytes() const { return batch_.GetDataSize(); }
+  bool members_changed() const { return members_.has_value(); }
+  uint64_t applied_index() const { return state_.applied_index; }
 
  private:
   friend class StateMachine;
@@ -65,6 +68,7 @@ class ApplyBatch {
   std::vector<PendingEvent> events_;  // for conditions checked later in the same batch
   SystemState state_;
   size_t commands_ = 0;
+  std::optional<std::map<uint64_t, std::string>> members_;  // set when a command changed them
 };
 
 class StateMachine {
@@ -82,6 +86,15 @@ class StateMachine {
   Status commit(ApplyBatch& batch, bool sync);
 
   const SystemState& committed() const { return state_; }
+  // Cluster member directory (node id -> client address) as committed.
+  const std::map<uint64_t, std::string>& members() const { return members_; }
+
+  // Marks the store as driven by a Raft log, in one synced write. `rebase_index`: a store
+  // written by the local group-commit path continues as a fresh one-voter log, so its applied
+  // index (a local counter) restarts at 0; data, positions and digest are kept.
+  Status mark_replicated(bool rebase_index);
+  // Forces what is committed to disk (WAL fsync): before a Raft snapshot lets the log go.
+  Status sync();
 
  private:
   Result<StreamHead> load_head(const std::string& stream, ApplyBatch& b);
@@ -91,12 +104,14 @@ class StateMachine {
   Status apply_delete(const DecodedCommand& c, ApplyBatch& b);
   Status apply_set_metadata(const DecodedCommand& c, ApplyBatch& b);
   Status apply_snapshot(const DecodedCommand& c, ApplyBatch& b);
+  void apply_member_address(const DecodedCommand& c, ApplyBatch& b);
   Status check_condition(const AppendCondition& cond, ApplyBatch& b);
   void stage_head(const std::string& stream, const StreamHead& head, ApplyBatch& b);
 
   Database& db_;
   HeadCache heads_;
   SystemState state_;
+  std::map<uint64_t, std::string> members_;
 };
 
 }  // namespace reckon::storage

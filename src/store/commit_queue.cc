@@ -42,14 +42,6 @@ void CommitQueue::submit_async(std::string command, Callback done) {
   done(storage::CommandResult{refused, {}});
 }
 
-storage::CommandResult CommitQueue::submit(std::string command) {
-  std::promise<storage::CommandResult> promise;
-  auto future = promise.get_future();
-  submit_async(std::move(command),
-               [&promise](storage::CommandResult r) { promise.set_value(std::move(r)); });
-  return future.get();
-}
-
 void CommitQueue::run() {
   std::vector<Pending> group, overflow;
   std::vector<storage::CommandResult> results;

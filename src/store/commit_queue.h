@@ -22,28 +22,26 @@
 #include <vector>
 
 #include "storage/state_machine.h"
+#include "store/command_log.h"
 
 namespace reckon::store {
 
-class CommitQueue {
+class CommitQueue final : public CommandLog {
  public:
-  using Callback = std::function<void(storage::CommandResult)>;
-
   CommitQueue(storage::StateMachine& machine, bool sync, size_t max_group);
-  ~CommitQueue();
+  ~CommitQueue() override;
 
-  void submit_async(std::string command, Callback done);
-  storage::CommandResult submit(std::string command);  // blocks until committed
+  void submit_async(std::string command, Callback done) override;
 
   // Called on the committer thread after every successful commit with the new last position.
   // Set before the first submit.
   void on_commit(std::function<void(Position)> fn) { on_commit_ = std::move(fn); }
 
   // Commits what is queued, refuses anything after, and joins the committer thread.
-  void close();
+  void close() override;
 
-  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
-  uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
+  uint64_t commits() const override { return commits_.load(std::memory_order_relaxed); }
+  uint64_t commands() const override { return commands_.load(std::memory_order_relaxed); }
 
  private:
   struct Pending {

@@ -1,6 +1,6 @@
 // EmbeddedStore: reckon::Store on one process. Validates input on the caller's thread, encodes
-// a command, and hands it to the CommitQueue (group commit into the state machine); reads go to
-// the EventReader. Until the Raft issue lands, this is also the single-node write path.
+// a command, and hands it to a CommandLog — the local CommitQueue (group commit into the state
+// machine) or a ReplicatedLog (a Raft group) — which applies it; reads go to the EventReader.
 #include <algorithm>
 #include <set>
 
@@ -13,6 +13,7 @@
 #include "storage/state_machine.h"
 #include "store/commit_notifier.h"
 #include "store/commit_queue.h"
+#include "store/replicated_log.h"
 
 namespace reckon {
 namespace {
@@ -26,20 +27,37 @@ class EmbeddedStore final : public LocalStore {
         clock_(options_.clock ? options_.clock : system_clock()),
         db_(std::move(db)),
         machine_(*db_, options_.stream_head_cache_entries),
-        queue_(machine_, options_.sync_writes, options_.max_commands_per_commit),
         reader_(*db_, options_.limits) {}
 
   ~EmbeddedStore() override {
-    queue_.close();
+    if (log_) log_->close();
     if (notifier_) notifier_->close();
   }
 
   Status init() {
     RECKON_RETURN_IF_ERROR(machine_.load());
     notifier_ = std::make_unique<store::CommitNotifier>(machine_.committed().last_position);
-    queue_.on_commit([this](Position last) { notifier_->published(last); });
+    auto published = [this](Position last) { notifier_->published(last); };
+    if (options_.replication) {
+      ReplicationOptions r = *options_.replication;
+      if (r.max_command_bytes == 0) r.max_command_bytes = max_command_bytes();
+      RECKON_ASSIGN_OR_RETURN(replicated_, store::ReplicatedLog::open(machine_, options_.data_dir, r, published));
+      log_ = replicated_;
+      return Status::ok();
+    }
+    if (machine_.committed().replicated) {
+      return Status::invalid_argument("the store in " + options_.data_dir +
+                                      " is replicated (written through Raft): open it with "
+                                      "replication options, e.g. through reckond");
+    }
+    auto queue = std::make_shared<store::CommitQueue>(machine_, options_.sync_writes,
+                                                      options_.max_commands_per_commit);
+    queue->on_commit(published);
+    log_ = std::move(queue);
     return Status::ok();
   }
+
+  Replication* replication() override { return replicated_.get(); }
 
   // ---- Live tail ----
   uint64_t wait_for_position(Position after, std::chrono::milliseconds timeout,
@@ -72,7 +90,7 @@ class EmbeddedStore final : public LocalStore {
                           AppendCallback done) override {
     auto command = encode_append(appends, condition);
     if (!command) return done(command.status());
-    queue_.submit_async(std::move(command).value(), [done = std::move(done)](CommandResult r) {
+    log_->submit_async(std::move(command).value(), [done = std::move(done)](CommandResult r) {
       if (!r.status.is_ok()) return done(std::move(r.status));
       done(std::move(r.appends));
     });
@@ -192,8 +210,8 @@ class EmbeddedStore final : public LocalStore {
     const auto& st = machine_.committed();  // racy read of plain integers: for display only
     s.applied_index = st.applied_index;
     s.last_position = st.last_position;
-    s.commits = queue_.commits();
-    s.commands = queue_.commands();
+    s.commits = log_->commits();
+    s.commands = log_->commands();
     auto* db = db_->db();
     uint64_t v = 0;
     for (int i = 0; i < static_cast<int>(storage::Cf::kCount); ++i) {
@@ -207,7 +225,7 @@ class EmbeddedStore final : public LocalStore {
   }
 
  private:
-  CommandResult submit(std::string command) { return queue_.submit(std::move(command)); }
+  CommandResult submit(std::string command) { return log_->submit(std::move(command)); }
 
   static Result<bool> exists_or_not_found(const Result<Snapshot>& r) {
     if (r) return true;
@@ -265,13 +283,16 @@ class EmbeddedStore final : public LocalStore {
       }
     }
     std::string command = storage::encode_append_command(clock_->now_us(), parts, condition);
-    if (command.size() > options_.limits.max_append_bytes + (1u << 20)) {
+    if (command.size() > max_command_bytes()) {
       return Status::limit_exceeded("append command is " + std::to_string(command.size()) +
                                     " bytes; the limit is " +
                                     std::to_string(options_.limits.max_append_bytes));
     }
     return command;
   }
+
+  // Event bytes are limited by max_append_bytes; ids, names and framing add at most this much.
+  uint64_t max_command_bytes() const { return options_.limits.max_append_bytes + (1u << 20); }
 
   static Status check_query_name(const std::string& n) {
     if (n.empty() || n.find('\0') != std::string::npos) {
@@ -284,8 +305,9 @@ class EmbeddedStore final : public LocalStore {
   std::shared_ptr<Clock> clock_;
   std::unique_ptr<storage::Database> db_;
   storage::StateMachine machine_;
-  store::CommitQueue queue_;
   storage::EventReader reader_;
+  std::shared_ptr<store::CommandLog> log_;                // set by init()
+  std::shared_ptr<store::ReplicatedLog> replicated_;      // the same log when replicated
   std::unique_ptr<store::CommitNotifier> notifier_;  // set by init()
 };
 

@@ -129,7 +129,7 @@ class RecordingStateMachine : public ReplicatedStateMachine {
     commits_++;
   }
 
-  std::string snapshot_state() override {
+  Result<std::string> snapshot_state() override {
     std::lock_guard<std::mutex> lock(mu_);
     snapshots_++;
     std::string out(24, '\0');

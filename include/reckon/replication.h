@@ -1,0 +1,89 @@
+// Replication: a store driven by a Raft log (single mode = a one-voter group, cluster mode =
+// 3 or 5 voters; the same code path). Options to open one, and the view of the cluster a
+// replicated store gives its server. See docs/CLUSTER.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "reckon/status.h"
+
+namespace reckon {
+
+struct ReplicationOptions {
+  uint64_t node_id = 1;          // > 0, unique in the cluster, never reused
+  std::string raft_address;      // Raft listen address "ip:port" (peers dial it)
+  std::string raft_dir;          // the Raft log; empty = <data_dir>/raft
+  std::string client_address;    // the gRPC address clients reach this node on
+  // First formation: every initial member passes the same map (id -> Raft address) and the
+  // group bootstraps exactly once. Empty = join an existing cluster (added by its leader).
+  std::map<uint64_t, std::string> initial_members;
+
+  std::chrono::milliseconds election_timeout{1000};  // randomized in [1x, 2x)
+  std::chrono::milliseconds heartbeat_timeout{100};
+  unsigned snapshot_threshold = 8192;  // applied entries between logical snapshots
+  unsigned snapshot_trailing = 65536;  // entries kept behind a snapshot for lagging followers
+  // Largest command the log takes; 0 = derived from the store's max_append_bytes.
+  size_t max_command_bytes = 0;
+};
+
+struct ReplicaMember {
+  uint64_t id = 0;
+  std::string raft_address;
+  std::string client_address;  // empty until the member registered it
+  std::string role;            // voter | standby | spare
+};
+
+struct ReplicaStatus {
+  uint64_t node_id = 0;
+  std::string role;  // leader | follower | candidate | unavailable
+  uint64_t term = 0;
+  uint64_t leader_id = 0;  // 0 = unknown
+  std::string leader_client_address;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;  // the state machine's (persisted with the data)
+  uint64_t last_log_index = 0;
+  uint64_t libraft_corrections = 0;
+  std::vector<ReplicaMember> members;
+};
+
+// Published on every change of role, term or known leader.
+struct LeadershipChange {
+  std::string role;  // as in ReplicaStatus
+  uint64_t term = 0;
+  uint64_t leader_id = 0;
+  std::string leader_client_address;  // empty if not known (yet)
+  bool is_leader = false;             // this node leads and accepts writes
+};
+
+// What a replicated store offers beyond reckon::Store. Callbacks run on the Raft loop thread
+// and must not block.
+class Replication {
+ public:
+  virtual ~Replication() = default;
+  virtual uint64_t node_id() const = 0;
+  virtual ReplicaStatus status() = 0;
+  virtual bool is_leader() = 0;
+  // Completes once everything committed before it is applied here (leader only; NotLeader
+  // elsewhere): reads after it see every acknowledged write.
+  virtual void barrier(std::function<void(Status)> done) = 0;
+  // Gets the current state at once, then every change; a final "unavailable" at close.
+  virtual uint64_t subscribe_leadership(std::function<void(const LeadershipChange&)> callback) = 0;
+  virtual void unsubscribe_leadership(uint64_t id) = 0;
+  // The replicated member directory as applied here: node id -> client address.
+  virtual std::map<uint64_t, std::string> member_directory() const = 0;
+  // Records a member's client address in the replicated directory (leader only).
+  virtual void set_member_address(uint64_t id, std::string client_address,
+                                  std::function<void(Status)> done) = 0;
+  // Membership (leader only): a new node joins as a non-voter, catches up, is promoted.
+  virtual void add_member(uint64_t id, std::string raft_address, std::function<void(Status)> done) = 0;
+  virtual void promote_member(uint64_t id, std::function<void(Status)> done) = 0;
+  virtual void remove_member(uint64_t id, std::function<void(Status)> done) = 0;
+  virtual void transfer_leadership(uint64_t id, std::function<void(Status)> done) = 0;  // 0 = best
+};
+
+}  // namespace reckon
