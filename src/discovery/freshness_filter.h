@@ -1,12 +1,14 @@
 // FreshnessFilter: decides whether an authenticated announcement is current — same cluster,
-// timestamp inside [now - max_age, now + max_skew], nonce not seen before — so a recorded
-// datagram cannot be replayed to resurrect or redirect a peer.
+// timestamp inside [now - max_age, now + max_future], not older than the last one accepted from
+// that node, nonce not seen before — so a recorded or delayed datagram cannot be replayed to
+// resurrect a peer or point it back at an old address.
 // Not thread-safe: owned by the listener thread.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -40,6 +42,7 @@ class FreshnessFilter {
   // A nonce only needs remembering while its announcement could still pass the age check.
   std::set<Nonce> nonces_;
   std::deque<std::pair<int64_t, Nonce>> by_expiry_;  // in arrival order; expiry = ts + max_age
+  std::map<uint64_t, int64_t> latest_ts_;  // node id -> newest accepted timestamp
 };
 
 }  // namespace reckon::discovery

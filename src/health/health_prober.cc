@@ -19,8 +19,8 @@ Result<std::unique_ptr<HealthProber>> HealthProber::start(ProberOptions options,
                                                           Fetch fetch,
                                                           OnFindingsChange on_change) {
   if (options.local_node_id == 0) return Status::invalid_argument("prober: local node id 0");
-  if (options.interval.count() <= 0) {
-    return Status::invalid_argument("prober: interval must be positive");
+  if (options.interval.count() <= 0 || options.fetch_timeout.count() <= 0) {
+    return Status::invalid_argument("prober: interval and fetch timeout must be positive");
   }
   if (!local || !peers || !fetch) {
     return Status::invalid_argument("prober: local, peers and fetch are required");
@@ -124,7 +124,7 @@ HealthSnapshot HealthProber::probe_round() {
   for (const discovery::Peer& peer : targets) {
     pending.push_back(std::async(std::launch::async, [this, peer] {
       auto start = Steady::now();
-      Result<NodeReport> r = fetch_(peer);
+      Result<NodeReport> r = fetch_(peer, options_.fetch_timeout);
       return std::pair(std::move(r), std::chrono::duration_cast<std::chrono::microseconds>(
                                          Steady::now() - start));
     }));
@@ -147,12 +147,15 @@ HealthSnapshot HealthProber::probe_round() {
 
   // A DNS address and an announced peer may be the same node: keep its first answer.
   std::set<uint64_t> seen;
+  std::map<std::string, std::pair<uint64_t, int64_t>> history;
   std::vector<NodeObservation> observations;
   std::vector<NodeHealth> unique;
   for (NodeHealth& h : nodes) {
     if (h.node_id != 0 && !seen.insert(h.node_id).second) continue;
     h.reachable = h.report.has_value();
-    auto& [failures, last_success] = history_[history_key(h.node_id, h.address)];
+    std::string key = history_key(h.node_id, h.address);
+    auto& [failures, last_success] = history[key];
+    if (auto it = history_.find(key); it != history_.end()) std::tie(failures, last_success) = it->second;
     if (h.reachable) {
       failures = 0;
       last_success = snap.taken_at_ms;
@@ -164,6 +167,7 @@ HealthSnapshot HealthProber::probe_round() {
     observations.push_back({h.node_id, h.address, h.report, h.error});
     unique.push_back(std::move(h));
   }
+  history_ = std::move(history);
   std::sort(unique.begin() + 1, unique.end(), [](const NodeHealth& a, const NodeHealth& b) {
     return std::tie(a.node_id, a.address) < std::tie(b.node_id, b.address);
   });

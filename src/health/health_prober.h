@@ -4,7 +4,8 @@
 //
 // The server supplies three functions: the local report (RaftNode::status() through
 // report_from_status), the peer list (Discovery::peers), and a fetch that asks a peer for its
-// report (an RPC with a deadline shorter than the interval: a round waits for every fetch).
+// report within the timeout it is given (an RPC deadline): a round waits for every fetch, so
+// a fetch that ignores its timeout stalls the prober and its stop().
 //
 // Threads: one prober thread runs the rounds; fetches of one round run on short-lived threads
 // of their own. snapshot(), probe_now(), wait_for_round() and stop() may be called from any
@@ -52,6 +53,7 @@ struct HealthSnapshot {
 struct ProberOptions {
   uint64_t local_node_id = 0;
   std::chrono::milliseconds interval{1000};
+  std::chrono::milliseconds fetch_timeout{500};  // handed to every fetch
   CheckerOptions checker;
   std::shared_ptr<Clock> clock;  // wall clock for timestamps; system clock if null
 };
@@ -60,7 +62,8 @@ class HealthProber {
  public:
   using LocalReport = std::function<Result<NodeReport>()>;
   using PeerSource = std::function<std::vector<discovery::Peer>()>;
-  using Fetch = std::function<Result<NodeReport>(const discovery::Peer&)>;
+  using Fetch =
+      std::function<Result<NodeReport>(const discovery::Peer&, std::chrono::milliseconds timeout)>;
   using OnFindingsChange = std::function<void(const HealthSnapshot&)>;
 
   // Starts the prober thread; the first round runs at once.
@@ -94,8 +97,9 @@ class HealthProber {
   HealthSnapshot latest_;
   bool stopping_ = false;
   bool probe_requested_ = false;
-  // Failure streaks and last successes carry over between rounds, keyed by node.
-  std::map<std::string, std::pair<uint64_t, int64_t>> history_;  // prober thread only
+  // Failure streaks and last successes carry over between rounds, keyed by node; nodes no
+  // longer probed are forgotten. Prober thread only.
+  std::map<std::string, std::pair<uint64_t, int64_t>> history_;
   std::once_flag stop_once_;
   std::thread thread_;
 };

@@ -12,9 +12,9 @@ namespace {
 
 constexpr std::string_view kSecret = "correct horse battery staple";
 
-Announcement sample(int64_t ts = 1'700'000'000'000, uint8_t nonce_seed = 1) {
+Announcement sample(int64_t ts = 1'700'000'000'000, uint8_t nonce_seed = 1, uint64_t node_id = 3) {
   Announcement a{.cluster = "prod",
-                 .node_id = 3,
+                 .node_id = node_id,
                  .raft_address = "10.0.0.3:7001",
                  .client_address = "10.0.0.3:2113",
                  .term = 42,
@@ -126,10 +126,10 @@ TEST(FreshnessFilter, AcceptsCurrentAndRejectsStaleFutureReplayAndOtherCluster) 
   FreshnessFilter f("prod", {.max_age_ms = 30'000, .max_future_ms = 5'000});
   EXPECT_EQ(f.check(sample(now, 1), now), std::nullopt);
   EXPECT_EQ(f.check(sample(now, 1), now), Rejection::kReplay);
-  EXPECT_EQ(f.check(sample(now - 30'000, 2), now), std::nullopt);  // exactly at the edge
-  EXPECT_EQ(f.check(sample(now - 30'001, 3), now), Rejection::kStale);
-  EXPECT_EQ(f.check(sample(now + 5'000, 4), now), std::nullopt);
-  EXPECT_EQ(f.check(sample(now + 5'001, 5), now), Rejection::kFuture);
+  EXPECT_EQ(f.check(sample(now - 30'000, 2, 4), now), std::nullopt);  // exactly at the edge
+  EXPECT_EQ(f.check(sample(now - 30'001, 3, 5), now), Rejection::kStale);
+  EXPECT_EQ(f.check(sample(now + 5'000, 4, 6), now), std::nullopt);
+  EXPECT_EQ(f.check(sample(now + 5'001, 5, 7), now), Rejection::kFuture);
   Announcement other = sample(now, 6);
   other.cluster = "staging";
   EXPECT_EQ(f.check(other, now), Rejection::kOtherCluster);
@@ -145,6 +145,17 @@ TEST(FreshnessFilter, ForgetsNoncesOnlyOnceTheyWouldBeStaleAnyway) {
   EXPECT_EQ(f.check(sample(now, 1), now + 31'000), Rejection::kStale);
   EXPECT_EQ(f.check(sample(now + 31'000, 9), now + 31'000), std::nullopt);
   EXPECT_EQ(f.remembered_nonces(), 1u);
+}
+
+TEST(FreshnessFilter, RefusesAnAnnouncementOlderThanTheLastOneFromThatNode) {
+  // A delayed (captured, never delivered) datagram must not revert a node to an old address.
+  const int64_t now = 1'700'000'000'000;
+  FreshnessFilter f("prod", {});
+  ASSERT_EQ(f.check(sample(now, 1), now), std::nullopt);
+  EXPECT_EQ(f.check(sample(now - 1'000, 2), now), Rejection::kStale);
+  EXPECT_EQ(f.check(sample(now - 1'000, 3, 4), now), std::nullopt);  // another node: fine
+  EXPECT_EQ(f.check(sample(now, 4), now), std::nullopt);             // same ms, new nonce
+  EXPECT_EQ(f.check(sample(now + 1'000, 5), now + 1'000), std::nullopt);
 }
 
 TEST(FreshnessFilter, NonceCacheIsBounded) {

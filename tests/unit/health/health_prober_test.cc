@@ -101,7 +101,9 @@ struct Harness {
     auto p = HealthProber::start(
         options(1, interval),
         [this] { return cluster.answer(1); }, std::move(peers),
-        [this](const Peer& peer) { return cluster.answer_at(peer.raft_address); }, log.callback());
+        [this](const Peer& peer, std::chrono::milliseconds) {
+          return cluster.answer_at(peer.raft_address);
+        }, log.callback());
     ASSERT_TRUE(p.is_ok()) << p.status().to_string();
     prober = std::move(p).value();
   }
@@ -207,7 +209,8 @@ TEST(HealthProber, FetchesPeersInParallel) {
   std::mutex mu;
   std::condition_variable cv;
   int started = 0;
-  auto fetch = [&](const Peer& peer) -> Result<NodeReport> {
+  auto fetch = [&](const Peer& peer, std::chrono::milliseconds timeout) -> Result<NodeReport> {
+    EXPECT_EQ(timeout, 500ms);
     std::unique_lock lock(mu);
     ++started;
     cv.notify_all();
@@ -249,10 +252,14 @@ TEST(HealthProber, StopsPromptlyAndRejectsBadOptions) {
 
   auto local = [] { return Result<NodeReport>(leader(1, 5)); };
   auto peers = [] { return std::vector<Peer>{}; };
-  auto fetch = [](const Peer&) { return Result<NodeReport>(Status::unavailable("x")); };
+  auto fetch = [](const Peer&, std::chrono::milliseconds) { return Result<NodeReport>(Status::unavailable("x")); };
   EXPECT_EQ(HealthProber::start(options(0), local, peers, fetch).code(),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(HealthProber::start(options(1, 0ms), local, peers, fetch).code(),
+            ErrorCode::kInvalidArgument);
+  ProberOptions no_timeout = options(1);
+  no_timeout.fetch_timeout = 0ms;
+  EXPECT_EQ(HealthProber::start(no_timeout, local, peers, fetch).code(),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(HealthProber::start(options(1), local, peers, nullptr).code(),
             ErrorCode::kInvalidArgument);
