@@ -10,8 +10,7 @@ Result<HostPort> parse_host_port(std::string_view text) {
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Status::invalid_argument("address '" + std::string(text) +
-                                      "': expected [ipv6]:port");
+      return Status::invalid_argument("address '" + std::string(text) + "': expected [ipv6]:port");
     }
     out.host = std::string(text.substr(1, close - 1));
     port_text = text.substr(close + 2);

@@ -21,12 +21,18 @@ Status rejected(Rejection r, Rejection* why, const std::string& detail) {
 
 std::string_view rejection_name(Rejection r) {
   switch (r) {
-    case Rejection::kMalformed: return "malformed";
-    case Rejection::kBadSignature: return "bad_signature";
-    case Rejection::kOtherCluster: return "other_cluster";
-    case Rejection::kStale: return "stale";
-    case Rejection::kFuture: return "future";
-    case Rejection::kReplay: return "replay";
+    case Rejection::kMalformed:
+      return "malformed";
+    case Rejection::kBadSignature:
+      return "bad_signature";
+    case Rejection::kOtherCluster:
+      return "other_cluster";
+    case Rejection::kStale:
+      return "stale";
+    case Rejection::kFuture:
+      return "future";
+    case Rejection::kReplay:
+      return "replay";
   }
   return "unknown";
 }
@@ -95,8 +101,8 @@ Result<Announcement> decode_announcement(std::string_view datagram, std::string_
       !r.get_u64_be(ts) || !r.get_raw(a.nonce.size(), nonce) || !r.empty()) {
     return rejected(Rejection::kMalformed, why, "body does not decode");
   }
-  if (role > static_cast<uint8_t>(AnnouncedRole::kLeader) || a.node_id == 0 ||
-      a.cluster.empty() || a.raft_address.empty()) {
+  if (role > static_cast<uint8_t>(AnnouncedRole::kLeader) || a.node_id == 0 || a.cluster.empty() ||
+      a.raft_address.empty()) {
     return rejected(Rejection::kMalformed, why, "invalid field");
   }
   a.role = static_cast<AnnouncedRole>(role);

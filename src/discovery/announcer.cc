@@ -28,13 +28,13 @@ Result<std::unique_ptr<Announcer>> Announcer::start(AnnouncerOptions options) {
   }
   if (!options.clock) options.clock = system_clock();
   // Reject a self that cannot be encoded now rather than failing silently every interval.
-  RECKON_RETURN_IF_ERROR(encode_announcement(Announcement{.cluster = options.cluster_name,
-                                                          .node_id = options.self.node_id,
-                                                          .raft_address = options.self.raft_address,
-                                                          .client_address =
-                                                              options.self.client_address},
-                                             options.secret)
-                             .status());
+  RECKON_RETURN_IF_ERROR(
+      encode_announcement(Announcement{.cluster = options.cluster_name,
+                                       .node_id = options.self.node_id,
+                                       .raft_address = options.self.raft_address,
+                                       .client_address = options.self.client_address},
+                          options.secret)
+          .status());
   std::vector<std::string> send_to =
       options.send_to.empty() ? std::vector<std::string>{options.listen_address} : options.send_to;
   RECKON_ASSIGN_OR_RETURN(std::vector<UdpEndpoint> targets, parse_targets(send_to));
@@ -162,12 +162,24 @@ void Announcer::handle(std::string_view datagram, bool truncated) {
     if (accepted) ++stats_.accepted;
     if (rejection) {
       switch (*rejection) {
-        case Rejection::kMalformed: ++stats_.malformed; break;
-        case Rejection::kBadSignature: ++stats_.bad_signature; break;
-        case Rejection::kOtherCluster: ++stats_.other_cluster; break;
-        case Rejection::kStale: ++stats_.stale; break;
-        case Rejection::kFuture: ++stats_.future; break;
-        case Rejection::kReplay: ++stats_.replay; break;
+        case Rejection::kMalformed:
+          ++stats_.malformed;
+          break;
+        case Rejection::kBadSignature:
+          ++stats_.bad_signature;
+          break;
+        case Rejection::kOtherCluster:
+          ++stats_.other_cluster;
+          break;
+        case Rejection::kStale:
+          ++stats_.stale;
+          break;
+        case Rejection::kFuture:
+          ++stats_.future;
+          break;
+        case Rejection::kReplay:
+          ++stats_.replay;
+          break;
       }
     }
   }

@@ -41,9 +41,9 @@ struct AnnouncerOptions {
   int multicast_ttl = 1;
 
   std::chrono::milliseconds announce_interval{1000};
-  FreshnessOptions freshness;        // staleness window, skew, nonce cache
-  int64_t peer_ttl_ms = 10'000;      // forget a peer not heard from for this long
-  std::shared_ptr<Clock> clock;      // wall clock for timestamps; system clock if null
+  FreshnessOptions freshness;    // staleness window, skew, nonce cache
+  int64_t peer_ttl_ms = 10'000;  // forget a peer not heard from for this long
+  std::shared_ptr<Clock> clock;  // wall clock for timestamps; system clock if null
 };
 
 // Counters for what the listener did with each datagram. Monotonic.

@@ -34,7 +34,7 @@ struct DnsDiscoveryOptions {
 };
 
 struct DiscoveryOptions {
-  std::vector<Peer> seeds;                   // e.g. parse_seed_list(config)
+  std::vector<Peer> seeds;  // e.g. parse_seed_list(config)
   DnsDiscoveryOptions dns;
   std::optional<AnnouncerOptions> announce;  // nullopt = no UDP announcements
 };
@@ -58,7 +58,7 @@ class Discovery {
   Status last_dns_status() const;
 
   void set_raft_state(AnnouncedRole role, uint64_t term);  // no-op without announcer
-  void set_on_change(OnChange callback);                    // called when peers() changes
+  void set_on_change(OnChange callback);                   // called when peers() changes
 
   Announcer* announcer() { return announcer_.get(); }  // null without announcements
 

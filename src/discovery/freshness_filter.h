@@ -18,9 +18,9 @@
 namespace reckon::discovery {
 
 struct FreshnessOptions {
-  int64_t max_age_ms = 30'000;     // older announcements are stale
-  int64_t max_future_ms = 5'000;   // allowed clock skew ahead of us
-  size_t max_nonces = 65'536;      // bound on remembered nonces (oldest forgotten first)
+  int64_t max_age_ms = 30'000;    // older announcements are stale
+  int64_t max_future_ms = 5'000;  // allowed clock skew ahead of us
+  size_t max_nonces = 65'536;     // bound on remembered nonces (oldest forgotten first)
 };
 
 class FreshnessFilter {
@@ -42,7 +42,7 @@ class FreshnessFilter {
   // A nonce only needs remembering while its announcement could still pass the age check.
   std::set<Nonce> nonces_;
   std::deque<std::pair<int64_t, Nonce>> by_expiry_;  // in arrival order; expiry = ts + max_age
-  std::map<uint64_t, int64_t> latest_ts_;  // node id -> newest accepted timestamp
+  std::map<uint64_t, int64_t> latest_ts_;            // node id -> newest accepted timestamp
 };
 
 }  // namespace reckon::discovery

@@ -63,8 +63,7 @@ Result<std::vector<Peer>> parse_seed_list(std::string_view text) {
                                       " appears twice");
     }
     if (!addresses.insert(peer.raft_address).second) {
-      return Status::invalid_argument("seed list: address " + peer.raft_address +
-                                      " appears twice");
+      return Status::invalid_argument("seed list: address " + peer.raft_address + " appears twice");
     }
     peers.push_back(std::move(peer));
     if (comma == std::string_view::npos) break;

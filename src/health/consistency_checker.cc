@@ -171,8 +171,8 @@ class Run {
     if (have >= need) return;
     add(Severity::kCritical, FindingCode::kQuorumLost, down,
         "only " + std::to_string(have) + " of " + std::to_string(voters.size()) +
-            " voters reachable and running (need " + std::to_string(need) + "); down: " +
-            join_ids(down));
+            " voters reachable and running (need " + std::to_string(need) +
+            "); down: " + join_ids(down));
   }
 
   void lag() {

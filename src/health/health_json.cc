@@ -27,10 +27,14 @@ nlohmann::json report_to_json(const NodeReport& r) {
     }
     members.push_back(std::move(j));
   }
-  return {{"node_id", r.node_id},           {"address", r.address},
-          {"role", node_role_name(r.role)}, {"term", r.term},
-          {"leader_id", r.leader_id},       {"commit_index", r.commit_index},
-          {"applied_index", r.applied_index}, {"last_log_index", r.last_log_index},
+  return {{"node_id", r.node_id},
+          {"address", r.address},
+          {"role", node_role_name(r.role)},
+          {"term", r.term},
+          {"leader_id", r.leader_id},
+          {"commit_index", r.commit_index},
+          {"applied_index", r.applied_index},
+          {"last_log_index", r.last_log_index},
           {"members", std::move(members)}};
 }
 
@@ -48,9 +52,8 @@ nlohmann::json snapshot_to_json(const HealthSnapshot& s) {
     if (!n.error.empty()) j["error"] = n.error;
     nodes.push_back(std::move(j));
   }
-  bool healthy = std::none_of(s.findings.begin(), s.findings.end(), [](const Finding& f) {
-    return f.severity >= Severity::kError;
-  });
+  bool healthy = std::none_of(s.findings.begin(), s.findings.end(),
+                              [](const Finding& f) { return f.severity >= Severity::kError; });
   return {{"round", s.round},
           {"taken_at_ms", s.taken_at_ms},
           {"healthy", healthy},

@@ -14,9 +14,8 @@ std::string history_key(uint64_t node_id, const std::string& address) {
 
 }  // namespace
 
-Result<std::unique_ptr<HealthProber>> HealthProber::start(ProberOptions options,
-                                                          LocalReport local, PeerSource peers,
-                                                          Fetch fetch,
+Result<std::unique_ptr<HealthProber>> HealthProber::start(ProberOptions options, LocalReport local,
+                                                          PeerSource peers, Fetch fetch,
                                                           OnFindingsChange on_change) {
   if (options.local_node_id == 0) return Status::invalid_argument("prober: local node id 0");
   if (options.interval.count() <= 0 || options.fetch_timeout.count() <= 0) {
@@ -33,8 +32,8 @@ Result<std::unique_ptr<HealthProber>> HealthProber::start(ProberOptions options,
   return p;
 }
 
-HealthProber::HealthProber(ProberOptions options, LocalReport local, PeerSource peers,
-                           Fetch fetch, OnFindingsChange on_change)
+HealthProber::HealthProber(ProberOptions options, LocalReport local, PeerSource peers, Fetch fetch,
+                           OnFindingsChange on_change)
     : options_(std::move(options)),
       checker_(options_.checker),
       local_(std::move(local)),
@@ -105,7 +104,8 @@ HealthSnapshot HealthProber::probe_round() {
   local.local = true;
   auto local_start = Steady::now();
   Result<NodeReport> local_report = local_();
-  local.latency = std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - local_start);
+  local.latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - local_start);
   if (local_report.is_ok()) {
     local.address = local_report->address;
     local.report = *local_report;
@@ -145,7 +145,11 @@ HealthSnapshot HealthProber::probe_round() {
     nodes.push_back(std::move(h));
   }
 
-  // A DNS address and an announced peer may be the same node: keep its first answer.
+  // A DNS address and an announced peer may be the same node: keep one answer, a report over
+  // an error (the stable sort keeps discovery's order otherwise).
+  std::stable_sort(nodes.begin() + 1, nodes.end(), [](const NodeHealth& a, const NodeHealth& b) {
+    return a.report.has_value() > b.report.has_value();
+  });
   std::set<uint64_t> seen;
   std::map<std::string, std::pair<uint64_t, int64_t>> history;
   std::vector<NodeObservation> observations;
@@ -155,7 +159,9 @@ HealthSnapshot HealthProber::probe_round() {
     h.reachable = h.report.has_value();
     std::string key = history_key(h.node_id, h.address);
     auto& [failures, last_success] = history[key];
-    if (auto it = history_.find(key); it != history_.end()) std::tie(failures, last_success) = it->second;
+    if (auto it = history_.find(key); it != history_.end()) {
+      std::tie(failures, last_success) = it->second;
+    }
     if (h.reachable) {
       failures = 0;
       last_success = snap.taken_at_ms;

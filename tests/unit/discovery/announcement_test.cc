@@ -70,7 +70,8 @@ TEST(Announcement, EveryFlippedBitIsRejected) {
     for (int bit = 0; bit < 8; ++bit) {
       std::string tampered = *bytes;
       tampered[i] = static_cast<char>(tampered[i] ^ (1 << bit));
-      EXPECT_FALSE(decode_announcement(tampered, kSecret).is_ok()) << "byte " << i << " bit " << bit;
+      EXPECT_FALSE(decode_announcement(tampered, kSecret).is_ok())
+          << "byte " << i << " bit " << bit;
     }
   }
 }

@@ -169,7 +169,8 @@ TEST(Announcer, DropsGarbageReplaysAndStaleDatagramsAndKeepsWorking) {
     AnnouncerStats s = (*a)->stats();
     return s.malformed >= 3 && s.bad_signature >= 1 && s.replay >= 1 && s.stale >= 1 &&
            s.future >= 1 && s.accepted >= 1;
-  })) << "malformed " << (*a)->stats().malformed << " bad " << (*a)->stats().bad_signature;
+  })) << "malformed "
+      << (*a)->stats().malformed << " bad " << (*a)->stats().bad_signature;
   auto entries = (*a)->peers().entries();
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].peer.node_id, 5u);
@@ -234,12 +235,12 @@ TEST(Announcer, RealMulticastOnLoopback) {
   if (!a.is_ok()) GTEST_SKIP() << "kernel refuses multicast here: " << a.status().to_string();
   auto b = Announcer::start(make(2));
   ASSERT_TRUE(b.is_ok()) << b.status().to_string();
-  bool found = eventually([&] {
-    return (*a)->peers().entries().size() == 1 && (*b)->peers().entries().size() == 1;
-  }, 3s);
+  bool found = eventually(
+      [&] { return (*a)->peers().entries().size() == 1 && (*b)->peers().entries().size() == 1; },
+      3s);
   if (!found && (*a)->stats().received == 0) {
-    GTEST_SKIP() << "multicast datagrams are not looped back here (sent "
-                 << (*a)->stats().sent << ", send errors " << (*a)->stats().send_errors << ")";
+    GTEST_SKIP() << "multicast datagrams are not looped back here (sent " << (*a)->stats().sent
+                 << ", send errors " << (*a)->stats().send_errors << ")";
   }
   ASSERT_TRUE(found);
   EXPECT_EQ((*a)->peers().entries()[0].peer.node_id, 2u);

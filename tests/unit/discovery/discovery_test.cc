@@ -15,8 +15,7 @@ using namespace std::chrono_literals;
 
 TEST(MergePeers, AnnouncementsFillAndOverrideSeedsAndDnsAddsOnlyUnknownAddresses) {
   std::vector<Peer> seeds = {{1, "10.0.0.1:7001", "10.0.0.1:2113"}, {2, "10.0.0.2:7001", ""}};
-  std::vector<Peer> announced = {{2, "10.0.0.22:7001", "10.0.0.22:2113"},
-                                 {3, "10.0.0.3:7001", ""}};
+  std::vector<Peer> announced = {{2, "10.0.0.22:7001", "10.0.0.22:2113"}, {3, "10.0.0.3:7001", ""}};
   std::vector<std::string> dns = {"10.0.0.1:7001", "10.0.0.3:7001", "10.0.0.9:7001"};
   std::vector<Peer> merged = merge_peers(seeds, announced, dns, 2113);
   EXPECT_EQ(merged, (std::vector<Peer>{{1, "10.0.0.1:7001", "10.0.0.1:2113"},
@@ -26,15 +25,16 @@ TEST(MergePeers, AnnouncementsFillAndOverrideSeedsAndDnsAddsOnlyUnknownAddresses
 }
 
 TEST(MergePeers, AnnouncementWithoutClientAddressKeepsTheConfiguredOne) {
-  std::vector<Peer> merged =
-      merge_peers({{1, "a:1", "a:2"}}, {{1, "a:1", ""}}, {}, 0);
+  std::vector<Peer> merged = merge_peers({{1, "a:1", "a:2"}}, {{1, "a:1", ""}}, {}, 0);
   EXPECT_EQ(merged, (std::vector<Peer>{{1, "a:1", "a:2"}}));
 }
 
 TEST(Discovery, CombinesSeedsDnsAndAnnouncements) {
   DiscoveryOptions o;
   o.seeds = *parse_seed_list("1=127.0.0.1:7001");
-  o.dns = {.name = "reckon.test", .raft_port = 7001, .client_port = 2113,
+  o.dns = {.name = "reckon.test",
+           .raft_port = 7001,
+           .client_port = 2113,
            .resolver = [](const std::string&) -> Result<std::vector<std::string>> {
              return std::vector<std::string>{"127.0.0.1", "127.0.0.5"};
            }};
@@ -78,11 +78,12 @@ TEST(Discovery, CombinesSeedsDnsAndAnnouncements) {
 TEST(Discovery, DnsFailureIsReportedNotFatalAndTheLastAnswerIsKept) {
   bool fail = false;
   DiscoveryOptions o;
-  o.dns = {.name = "x", .raft_port = 7001, .resolver = [&](const std::string&)
-                                                -> Result<std::vector<std::string>> {
-    if (fail) return Status::not_found("gone");
-    return std::vector<std::string>{"10.1.1.1"};
-  }};
+  o.dns = {.name = "x",
+           .raft_port = 7001,
+           .resolver = [&](const std::string&) -> Result<std::vector<std::string>> {
+             if (fail) return Status::not_found("gone");
+             return std::vector<std::string>{"10.1.1.1"};
+           }};
   auto d = Discovery::start(o);
   ASSERT_TRUE(d.is_ok());
   EXPECT_EQ((*d)->peers().size(), 1u);

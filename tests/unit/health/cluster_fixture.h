@@ -23,7 +23,8 @@ inline NodeReport node(uint64_t id, NodeRole role, uint64_t term, uint64_t leade
   r.commit_index = commit;
   r.applied_index = applied == kAsCommit ? commit : applied;
   r.last_log_index = commit;
-  for (uint64_t v : voters) r.members.push_back({v, "10.0.0." + std::to_string(v) + ":7001", MemberRole::kVoter, {}});
+  for (uint64_t v : voters)
+    r.members.push_back({v, "10.0.0." + std::to_string(v) + ":7001", MemberRole::kVoter, {}});
   return r;
 }
 

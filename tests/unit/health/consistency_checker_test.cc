@@ -124,7 +124,8 @@ TEST(ConsistencyChecker, Table) {
   ConsistencyChecker checker;
   for (const Case& c : cases()) {
     std::vector<Expected> got;
-    for (const Finding& f : checker.check(c.cluster)) got.push_back({f.severity, f.code, f.node_ids});
+    for (const Finding& f : checker.check(c.cluster))
+      got.push_back({f.severity, f.code, f.node_ids});
     EXPECT_EQ(got, c.expected) << c.name;
   }
 }
@@ -138,9 +139,9 @@ TEST(ConsistencyChecker, SameFindingsInAnyInputOrder) {
               [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
     do {
       EXPECT_EQ(checker.check(cluster), reference) << c.name;
-    } while (std::next_permutation(cluster.begin(), cluster.end(), [](const auto& a, const auto& b) {
-      return a.node_id < b.node_id;
-    }));
+    } while (
+        std::next_permutation(cluster.begin(), cluster.end(),
+                              [](const auto& a, const auto& b) { return a.node_id < b.node_id; }));
   }
 }
 
@@ -154,8 +155,8 @@ TEST(ConsistencyChecker, MessagesNameTheNodesAndTerms) {
   ASSERT_EQ(mismatch.size(), 1u);
   EXPECT_EQ(mismatch[0].message, "node 3 follows node 2 in term 5, but node(s) 1 claim that term");
 
-  auto divergent = checker.check({up(leader(1, 5)), up(follower(2, 5, 1)),
-                                  up(follower(3, 5, 1, 100, 100, {1, 2, 3, 4}))});
+  auto divergent = checker.check(
+      {up(leader(1, 5)), up(follower(2, 5, 1)), up(follower(3, 5, 1, 100, 100, {1, 2, 3, 4}))});
   ASSERT_EQ(divergent.size(), 1u);
   EXPECT_EQ(divergent[0].message,
             "term 5: node(s) 1, 2 have voters {1, 2, 3}; node(s) 3 have voters {1, 2, 3, 4}");
@@ -165,8 +166,7 @@ TEST(ConsistencyChecker, MessagesNameTheNodesAndTerms) {
   EXPECT_EQ(unreachable[0].message, "node 3 (10.0.0.3:7001) is unreachable: timeout");
 
   auto quorum = checker.check({up(leader(1, 5)), down(2), down(3)});
-  EXPECT_EQ(quorum[0].message,
-            "only 1 of 3 voters reachable and running (need 2); down: 2, 3");
+  EXPECT_EQ(quorum[0].message, "only 1 of 3 voters reachable and running (need 2); down: 2, 3");
 
   auto lag = checker.check(
       {up(leader(1, 5, 5000)), up(follower(2, 5, 1, 5000, 3999)), up(follower(3, 5, 1, 5000))});
@@ -186,8 +186,8 @@ TEST(ConsistencyChecker, UnknownNodeIsNamedByAddress) {
 
 TEST(ConsistencyChecker, ThresholdsAreOptions) {
   ConsistencyChecker strict({.max_commit_lag = 0, .max_applied_lag = 0, .max_replication_lag = 0});
-  auto findings = strict.check({up(leader(1, 5, 100)), up(follower(2, 5, 1, 100, 99)),
-                                up(follower(3, 5, 1, 100))});
+  auto findings = strict.check(
+      {up(leader(1, 5, 100)), up(follower(2, 5, 1, 100, 99)), up(follower(3, 5, 1, 100))});
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].code, FindingCode::kNodeLagging);
 }

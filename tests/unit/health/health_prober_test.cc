@@ -99,11 +99,11 @@ struct Harness {
   void start(std::chrono::milliseconds interval = 10ms,
              std::function<std::vector<Peer>()> peers = three_peers) {
     auto p = HealthProber::start(
-        options(1, interval),
-        [this] { return cluster.answer(1); }, std::move(peers),
+        options(1, interval), [this] { return cluster.answer(1); }, std::move(peers),
         [this](const Peer& peer, std::chrono::milliseconds) {
           return cluster.answer_at(peer.raft_address);
-        }, log.callback());
+        },
+        log.callback());
     ASSERT_TRUE(p.is_ok()) << p.status().to_string();
     prober = std::move(p).value();
   }
@@ -132,7 +132,8 @@ TEST(HealthProber, RunsOnItsOwnAndFollowsTheClusterThroughSplitBrainAndRecovery)
   h.cluster.set(2, follower(2, 7, 1, 9000));
   h.cluster.set(3, follower(3, 7, 1, 9000, 10));
   ASSERT_TRUE(h.log.wait_until([](const auto& f) {
-    return f.size() == 1 && f[0].code == FindingCode::kNodeLagging && f[0].node_ids == std::vector<uint64_t>{3};
+    return f.size() == 1 && f[0].code == FindingCode::kNodeLagging &&
+           f[0].node_ids == std::vector<uint64_t>{3};
   }));
 
   h.cluster.set(3, follower(3, 7, 1, 9000, 9000));
@@ -182,7 +183,8 @@ TEST(HealthProber, LocalFailureIsReportedAsUnreachable) {
   h.cluster.set(2, follower(2, 5, 3));
   h.cluster.set(3, leader(3, 5));
   h.start();
-  ASSERT_TRUE(h.log.wait_until([](const auto& f) { return has(f, FindingCode::kNodeUnreachable); }));
+  ASSERT_TRUE(
+      h.log.wait_until([](const auto& f) { return has(f, FindingCode::kNodeUnreachable); }));
   EXPECT_FALSE(h.prober->snapshot().nodes[0].reachable);
 }
 
@@ -193,14 +195,35 @@ TEST(HealthProber, DnsPeerLearnsItsIdFromItsReportAndIsNotCountedTwice) {
   h.cluster.set(3, follower(3, 5, 1));
   h.start(10ms, [] {
     // Node 2 known by announcement and again as an anonymous DNS address; node 1 (us) by DNS.
-    return std::vector<Peer>{{2, "10.0.0.2:7001", ""}, {0, "10.0.0.2:7001", ""},
-                             {0, "10.0.0.1:7001", ""}, {3, "10.0.0.3:7001", ""}};
+    return std::vector<Peer>{{2, "10.0.0.2:7001", ""},
+                             {0, "10.0.0.2:7001", ""},
+                             {0, "10.0.0.1:7001", ""},
+                             {3, "10.0.0.3:7001", ""}};
   });
   ASSERT_TRUE(h.prober->wait_for_round(2, 5s));
   HealthSnapshot s = h.prober->snapshot();
   ASSERT_EQ(s.nodes.size(), 3u);
   EXPECT_EQ(s.nodes[1].node_id, 2u);
   EXPECT_EQ(s.nodes[2].node_id, 3u);
+  EXPECT_TRUE(s.findings.empty());
+}
+
+TEST(HealthProber, ADuplicateThatAnswersWinsOverOneThatFails) {
+  Harness h;
+  h.cluster.set(1, leader(1, 5));
+  h.cluster.set(2, follower(2, 5, 1));
+  h.cluster.set(3, follower(3, 5, 1));
+  h.start(10ms, [] {
+    // Node 2's announced address is dead (nothing at .8); DNS has the address that works.
+    return std::vector<Peer>{{2, "10.0.0.8:7001", ""}, {3, "10.0.0.3:7001", ""},
+                             {0, "10.0.0.2:7001", ""}};
+  });
+  ASSERT_TRUE(h.prober->wait_for_round(2, 5s));
+  HealthSnapshot s = h.prober->snapshot();
+  ASSERT_EQ(s.nodes.size(), 3u);
+  EXPECT_EQ(s.nodes[1].node_id, 2u);
+  EXPECT_TRUE(s.nodes[1].reachable);
+  EXPECT_EQ(s.nodes[1].address, "10.0.0.2:7001");
   EXPECT_TRUE(s.findings.empty());
 }
 
@@ -219,9 +242,8 @@ TEST(HealthProber, FetchesPeersInParallel) {
     }
     return follower(peer.node_id, 5, 1);
   };
-  auto p = HealthProber::start(options(1, 1h),
-                               [] { return Result<NodeReport>(leader(1, 5)); }, three_peers,
-                               fetch);
+  auto p = HealthProber::start(
+      options(1, 1h), [] { return Result<NodeReport>(leader(1, 5)); }, three_peers, fetch);
   ASSERT_TRUE(p.is_ok());
   ASSERT_TRUE((*p)->wait_for_round(1, 10s));
   HealthSnapshot s = (*p)->snapshot();
@@ -252,7 +274,9 @@ TEST(HealthProber, StopsPromptlyAndRejectsBadOptions) {
 
   auto local = [] { return Result<NodeReport>(leader(1, 5)); };
   auto peers = [] { return std::vector<Peer>{}; };
-  auto fetch = [](const Peer&, std::chrono::milliseconds) { return Result<NodeReport>(Status::unavailable("x")); };
+  auto fetch = [](const Peer&, std::chrono::milliseconds) {
+    return Result<NodeReport>(Status::unavailable("x"));
+  };
   EXPECT_EQ(HealthProber::start(options(0), local, peers, fetch).code(),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(HealthProber::start(options(1, 0ms), local, peers, fetch).code(),
