@@ -19,7 +19,10 @@ Result<std::vector<UdpEndpoint>> parse_targets(const std::vector<std::string>& a
 
 Result<std::unique_ptr<Announcer>> Announcer::start(AnnouncerOptions options) {
   if (options.cluster_name.empty()) return Status::invalid_argument("announcer: no cluster name");
-  if (options.secret.empty()) return Status::invalid_argument("announcer: no shared secret");
+  if (options.secret.size() < kMinSecretBytes) {
+    return Status::invalid_argument("announcer: the shared secret needs at least " +
+                                    std::to_string(kMinSecretBytes) + " bytes");
+  }
   if (options.self.node_id == 0 || options.self.raft_address.empty()) {
     return Status::invalid_argument("announcer: self needs a node id and a Raft address");
   }

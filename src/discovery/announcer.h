@@ -29,9 +29,12 @@
 
 namespace reckon::discovery {
 
+// A shorter secret could be guessed offline from one captured datagram.
+inline constexpr size_t kMinSecretBytes = 16;
+
 struct AnnouncerOptions {
   std::string cluster_name;  // announcements of other clusters are ignored
-  std::string secret;        // HMAC key shared by the cluster; required, never sent
+  std::string secret;        // HMAC key shared by the cluster; >= 16 bytes, never sent
   Peer self;                 // node_id and raft_address required
 
   std::string listen_address = "239.192.74.1:7946";  // group or unicast a.b.c.d:port

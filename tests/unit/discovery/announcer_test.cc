@@ -32,7 +32,9 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return condition();
 }
 
-AnnouncerOptions unicast_options(uint64_t id, std::string secret = "s3cret",
+constexpr const char* kSecret = "sixteen+ byte test secret";
+
+AnnouncerOptions unicast_options(uint64_t id, std::string secret = kSecret,
                                  std::string cluster = "test") {
   AnnouncerOptions o;
   o.cluster_name = std::move(cluster);
@@ -119,9 +121,9 @@ TEST(Announcer, ForgetsAPeerThatStopsAnnouncing) {
 TEST(Announcer, IgnoresOtherSecretsAndOtherClusters) {
   auto a = Announcer::start(unicast_options(1));
   ASSERT_TRUE(a.is_ok());
-  AnnouncerOptions wrong_secret = unicast_options(2, "not the secret");
+  AnnouncerOptions wrong_secret = unicast_options(2, "not the cluster secret at all");
   wrong_secret.send_to = {local((*a)->local_port())};
-  AnnouncerOptions other_cluster = unicast_options(3, "s3cret", "other");
+  AnnouncerOptions other_cluster = unicast_options(3, kSecret, "other");
   other_cluster.send_to = {local((*a)->local_port())};
   auto b = Announcer::start(wrong_secret);
   auto c = Announcer::start(other_cluster);
@@ -150,7 +152,7 @@ TEST(Announcer, DropsGarbageReplaysAndStaleDatagramsAndKeepsWorking) {
   fresh.raft_address = "127.0.0.1:7005";
   fresh.timestamp_ms = now_ms;
   fresh.nonce[0] = 1;
-  std::string fresh_bytes = *encode_announcement(fresh, "s3cret");
+  std::string fresh_bytes = *encode_announcement(fresh, kSecret);
   Announcement stale = fresh;
   stale.node_id = 6;
   stale.nonce[0] = 2;
@@ -162,8 +164,8 @@ TEST(Announcer, DropsGarbageReplaysAndStaleDatagramsAndKeepsWorking) {
   send_raw(port, fresh_bytes.substr(0, fresh_bytes.size() - 32));  // unsigned
   send_raw(port, fresh_bytes);
   send_raw(port, fresh_bytes);  // replayed
-  send_raw(port, *encode_announcement(stale, "s3cret"));
-  send_raw(port, *encode_announcement(future, "s3cret"));
+  send_raw(port, *encode_announcement(stale, kSecret));
+  send_raw(port, *encode_announcement(future, kSecret));
 
   ASSERT_TRUE(eventually([&] {
     AnnouncerStats s = (*a)->stats();
@@ -191,6 +193,8 @@ TEST(Announcer, AnotherNodeUsingOurIdIsCountedNotAdded) {
 TEST(Announcer, StartRejectsBadOptions) {
   AnnouncerOptions o = unicast_options(1);
   o.secret.clear();
+  EXPECT_EQ(Announcer::start(o).code(), ErrorCode::kInvalidArgument);
+  o.secret = "short";  // brute-forceable offline from one captured datagram
   EXPECT_EQ(Announcer::start(o).code(), ErrorCode::kInvalidArgument);
   o = unicast_options(1);
   o.cluster_name.clear();

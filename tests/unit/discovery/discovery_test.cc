@@ -47,7 +47,7 @@ TEST(Discovery, CombinesSeedsDnsAndAnnouncements) {
   DiscoveryOptions self;
   AnnouncerOptions ann;
   ann.cluster_name = "c";
-  ann.secret = "k";
+  ann.secret = "a shared cluster secret";
   ann.self = {1, "127.0.0.1:7001", ""};
   ann.listen_address = "127.0.0.1:0";
   ann.send_to = {"127.0.0.1:9"};

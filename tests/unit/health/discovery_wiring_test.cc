@@ -20,7 +20,7 @@ using discovery::Peer;
 discovery::AnnouncerOptions announce_as(uint64_t id) {
   discovery::AnnouncerOptions o;
   o.cluster_name = "wiring";
-  o.secret = "shared";
+  o.secret = "a shared cluster secret";
   o.self = {id, "10.0.0." + std::to_string(id) + ":7001", ""};
   o.listen_address = "127.0.0.1:0";
   o.send_to = {"127.0.0.1:9"};

@@ -215,8 +215,8 @@ TEST(HealthProber, ADuplicateThatAnswersWinsOverOneThatFails) {
   h.cluster.set(3, follower(3, 5, 1));
   h.start(10ms, [] {
     // Node 2's announced address is dead (nothing at .8); DNS has the address that works.
-    return std::vector<Peer>{{2, "10.0.0.8:7001", ""}, {3, "10.0.0.3:7001", ""},
-                             {0, "10.0.0.2:7001", ""}};
+    return std::vector<Peer>{
+        {2, "10.0.0.8:7001", ""}, {3, "10.0.0.3:7001", ""}, {0, "10.0.0.2:7001", ""}};
   });
   ASSERT_TRUE(h.prober->wait_for_round(2, 5s));
   HealthSnapshot s = h.prober->snapshot();
