@@ -100,7 +100,7 @@ Status decode_command(std::string_view bytes, DecodedCommand& out);
 struct CommandResult {
   Status status;
   std::vector<AppendResult> appends;  // kAppend: one per part, in order
-  std::optional<Subscription> subscription;  // kCreateSubscription: the stored record
+  std::optional<Subscription> subscription{};  // kCreateSubscription: the stored record
   bool subscription_created = false;         // kCreateSubscription: new (not a re-attach)
 };
 

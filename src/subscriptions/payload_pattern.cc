@@ -225,7 +225,7 @@ Result<Node> parse_node(dom::element e, const std::string& path, bool top) {
   }
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (i > 0 && entries[i].first == entries[i - 1].first) {
+    if (!n.keys.empty() && entries[i].first == n.keys.back()) {
       return invalid(child_path(path, entries[i].first), "duplicate key");
     }
     n.keys.push_back(std::move(entries[i].first));
