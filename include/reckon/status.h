@@ -32,7 +32,8 @@ enum class ErrorCode : uint8_t {
   kCancelled,             // the caller gave up
   kIoError,               // the disk failed (full, read-only, EIO)
   kCorruption,            // stored bytes do not decode; the store refuses to guess
-  kInternal,              // a bug: an invariant did not hold
+  kUnimplemented,         // this Store implementation does not offer the call (yet)
+  kInternal,              // a bug: an invariant did not hold (keep last: code loops end here)
 };
 
 // Stable, machine-readable name of a code ("WrongExpectedVersion"); used by the CLI and logs.
@@ -64,6 +65,7 @@ class Status {
   static Status corruption(std::string m) { return {ErrorCode::kCorruption, std::move(m)}; }
   static Status internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
   static Status unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
+  static Status unimplemented(std::string m) { return {ErrorCode::kUnimplemented, std::move(m)}; }
   static Status wrong_expected_version(std::string stream, int64_t expected, int64_t current);
   static Status not_leader(uint64_t leader_id, std::string address);
 

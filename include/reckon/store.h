@@ -19,6 +19,7 @@
 #include "reckon/options.h"
 #include "reckon/replication.h"
 #include "reckon/status.h"
+#include "reckon/subscriptions.h"
 #include "reckon/types.h"
 
 namespace reckon {
@@ -101,6 +102,30 @@ class Store {
   virtual Status delete_snapshot_at(const std::string& stream_id, int64_t version) = 0;
   virtual Result<bool> snapshot_exists(const std::string& stream_id) = 0;
   virtual Result<bool> snapshot_exists_at(const std::string& stream_id, int64_t version) = 0;
+
+  // ---- Persistent subscriptions (records only; delivery is built on them) ----
+  // Validates the selector (InvalidArgument, nothing stored), then stores the subscription
+  // under its key, or re-attaches when the key exists: returns the stored record, with
+  // pool_size and options updated to the given ones (checkpoint and created_us kept).
+  virtual Result<Subscription> create_subscription(const NewSubscription& subscription) = 0;
+  // Removes the subscription and its parked events; NotFound when absent.
+  virtual Status delete_subscription(const std::string& key) = 0;
+  // The one subscription of this type (aliases allowed) and name; NotFound when there is
+  // none, InvalidArgument when several selectors share the name (delete by key then).
+  virtual Status delete_subscription(SubscriptionType type, const std::string& name) = 0;
+  virtual Result<Subscription> get_subscription(const std::string& key) = 0;  // NotFound
+  virtual Result<std::vector<Subscription>> list_subscriptions() = 0;         // key order
+  virtual Result<bool> subscription_exists(const std::string& key) = 0;
+  // Advances checkpoints, many subscriptions in one replicated command. A position at or
+  // below the stored checkpoint changes nothing; unknown keys are ignored.
+  virtual Status checkpoint_subscriptions(const std::vector<SubscriptionCheckpoint>& checkpoints) = 0;
+  // Parks events (position >= 1, reason, attempts); parking a position again overwrites it.
+  virtual Status park_events(const std::string& key, const std::vector<ParkedEvent>& events) = 0;
+  // Parked events in position order; NotFound when the subscription does not exist.
+  virtual Result<std::vector<ParkedEvent>> list_parked(const std::string& key,
+                                                       const ListParkedOptions& options = {}) = 0;
+  // Removes parked events once replayed; positions that are not parked are ignored.
+  virtual Status unpark(const std::string& key, const std::vector<Position>& positions) = 0;
 
   // ---- Operations ----
   virtual StoreStats stats() = 0;

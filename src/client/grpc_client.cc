@@ -269,6 +269,27 @@ class GrpcClient final : public Client {
     return resp.exists();
   }
 
+  // ---- Persistent subscriptions: not on the wire yet (the RPCs come with the emitter work) ----
+  static Status subscriptions_not_on_wire() {
+    return Status::unimplemented("persistent subscriptions are not available over gRPC yet");
+  }
+  Result<Subscription> create_subscription(const NewSubscription&) override { return subscriptions_not_on_wire(); }
+  Status delete_subscription(const std::string&) override { return subscriptions_not_on_wire(); }
+  Status delete_subscription(SubscriptionType, const std::string&) override { return subscriptions_not_on_wire(); }
+  Result<Subscription> get_subscription(const std::string&) override { return subscriptions_not_on_wire(); }
+  Result<std::vector<Subscription>> list_subscriptions() override { return subscriptions_not_on_wire(); }
+  Result<bool> subscription_exists(const std::string&) override { return subscriptions_not_on_wire(); }
+  Status checkpoint_subscriptions(const std::vector<SubscriptionCheckpoint>&) override {
+    return subscriptions_not_on_wire();
+  }
+  Status park_events(const std::string&, const std::vector<ParkedEvent>&) override {
+    return subscriptions_not_on_wire();
+  }
+  Result<std::vector<ParkedEvent>> list_parked(const std::string&, const ListParkedOptions&) override {
+    return subscriptions_not_on_wire();
+  }
+  Status unpark(const std::string&, const std::vector<Position>&) override { return subscriptions_not_on_wire(); }
+
   // ---- Operations ----
   StoreStats stats() override {
     StoreStats s;

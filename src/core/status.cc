@@ -20,6 +20,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kCancelled: return "Cancelled";
     case ErrorCode::kIoError: return "IoError";
     case ErrorCode::kCorruption: return "Corruption";
+    case ErrorCode::kUnimplemented: return "Unimplemented";
     case ErrorCode::kInternal: return "Internal";
   }
   return "Unknown";

@@ -157,6 +157,124 @@ std::string encode_set_member_address_command(uint64_t node_id, std::string_view
   return out;
 }
 
+std::string encode_create_subscription_command(int64_t proposed_us, const Subscription& s) {
+  std::string out;
+  put_header(out, CommandType::kCreateSubscription);
+  enc::put_svarint(out, proposed_us);
+  enc::put_bytes(out, s.key);
+  out.push_back(static_cast<char>(s.type));
+  enc::put_bytes(out, s.selector);
+  enc::put_bytes(out, s.name);
+  enc::put_varint(out, s.pool_size);
+  enc::put_varint(out, s.start_from);
+  out.push_back(static_cast<char>(s.options.strategy));
+  enc::put_varint(out, s.options.max_retries);
+  enc::put_varint(out, s.options.message_timeout_ms);
+  enc::put_varint(out, s.options.max_in_flight);
+  return out;
+}
+
+std::string encode_delete_subscription_command(std::string_view key) {
+  std::string out;
+  put_header(out, CommandType::kDeleteSubscription);
+  enc::put_bytes(out, key);
+  return out;
+}
+
+std::string encode_checkpoint_command(const std::vector<SubscriptionCheckpoint>& checkpoints) {
+  std::string out;
+  out.reserve(4 + checkpoints.size() * 44);
+  put_header(out, CommandType::kCheckpointSubscriptions);
+  enc::put_varint(out, checkpoints.size());
+  for (const auto& cp : checkpoints) {
+    enc::put_bytes(out, cp.key);
+    enc::put_varint(out, cp.position);
+  }
+  return out;
+}
+
+std::string encode_park_command(int64_t proposed_us, std::string_view key, const std::vector<ParkedEvent>& events) {
+  std::string out;
+  put_header(out, CommandType::kParkEvents);
+  enc::put_svarint(out, proposed_us);
+  enc::put_bytes(out, key);
+  enc::put_varint(out, events.size());
+  for (const auto& e : events) {
+    enc::put_varint(out, e.position);
+    enc::put_varint(out, e.attempts);
+    enc::put_bytes(out, e.reason);
+  }
+  return out;
+}
+
+std::string encode_unpark_command(std::string_view key, const std::vector<Position>& positions) {
+  std::string out;
+  put_header(out, CommandType::kUnparkEvents);
+  enc::put_bytes(out, key);
+  enc::put_varint(out, positions.size());
+  for (Position p : positions) enc::put_varint(out, p);
+  return out;
+}
+
+namespace {
+
+bool get_u32(enc::ByteReader& r, uint32_t& v) {
+  uint64_t u;
+  if (!r.get_varint(u) || u > UINT32_MAX) return false;
+  v = static_cast<uint32_t>(u);
+  return true;
+}
+
+bool decode_create_subscription(enc::ByteReader& r, DecodedCommand& c) {
+  Subscription& s = c.subscription;
+  uint8_t type, strategy;
+  if (!r.get_svarint(c.proposed_us) || !r.get_bytes(s.key) || !r.get_u8(type) || type < 1 || type > 5 ||
+      !r.get_bytes(s.selector) || !r.get_bytes(s.name) || !get_u32(r, s.pool_size) ||
+      !r.get_varint(s.start_from) || !r.get_u8(strategy) || strategy > 2 ||
+      !get_u32(r, s.options.max_retries) || !get_u32(r, s.options.message_timeout_ms) ||
+      !get_u32(r, s.options.max_in_flight)) {
+    return false;
+  }
+  s.type = static_cast<SubscriptionType>(type);
+  s.options.strategy = static_cast<DeliveryStrategy>(strategy);
+  s.created_us = c.proposed_us;
+  return true;
+}
+
+bool decode_checkpoints(enc::ByteReader& r, DecodedCommand& c) {
+  uint64_t n;
+  if (!r.get_varint(n) || n > r.remaining()) return false;
+  c.checkpoints.resize(n);
+  for (auto& [key, position] : c.checkpoints)
+    if (!r.get_bytes(key) || !r.get_varint(position)) return false;
+  return true;
+}
+
+bool decode_park(enc::ByteReader& r, DecodedCommand& c) {
+  uint64_t n;
+  if (!r.get_svarint(c.proposed_us) || !r.get_bytes(c.subscription_key) || !r.get_varint(n) ||
+      n > r.remaining()) {
+    return false;
+  }
+  c.parked.resize(n);
+  for (auto& p : c.parked) {
+    if (!r.get_varint(p.position) || !get_u32(r, p.attempts) || !r.get_bytes(p.reason)) return false;
+    p.parked_us = c.proposed_us;
+  }
+  return true;
+}
+
+bool decode_unpark(enc::ByteReader& r, DecodedCommand& c) {
+  uint64_t n;
+  if (!r.get_bytes(c.subscription_key) || !r.get_varint(n) || n > r.remaining()) return false;
+  c.positions.resize(n);
+  for (auto& p : c.positions)
+    if (!r.get_varint(p)) return false;
+  return true;
+}
+
+}  // namespace
+
 Status decode_command(std::string_view bytes, DecodedCommand& c) {
   const Status bad = Status::corruption("undecodable command");
   enc::ByteReader r(bytes);
@@ -232,6 +350,21 @@ Status decode_command(std::string_view bytes, DecodedCommand& c) {
       if (!r.get_varint(c.member_id) || !r.get_bytes(c.member_address) || c.member_id == 0) {
         return bad;
       }
+      break;
+    case CommandType::kCreateSubscription:
+      if (!decode_create_subscription(r, c)) return bad;
+      break;
+    case CommandType::kDeleteSubscription:
+      if (!r.get_bytes(c.subscription_key)) return bad;
+      break;
+    case CommandType::kCheckpointSubscriptions:
+      if (!decode_checkpoints(r, c)) return bad;
+      break;
+    case CommandType::kParkEvents:
+      if (!decode_park(r, c)) return bad;
+      break;
+    case CommandType::kUnparkEvents:
+      if (!decode_unpark(r, c)) return bad;
       break;
     default:
       return Status::corruption("unknown command type " + std::to_string(type));

@@ -7,8 +7,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "reckon/subscriptions.h"
 #include "reckon/types.h"
 
 namespace reckon::storage {
@@ -24,6 +26,11 @@ enum class CommandType : uint8_t {
   kSaveSnapshot = 6,
   kDeleteSnapshots = 7,
   kDeleteSnapshotAt = 8,
+  kCreateSubscription = 9,
+  kDeleteSubscription = 10,
+  kCheckpointSubscriptions = 11,
+  kParkEvents = 12,
+  kUnparkEvents = 13,
   // Cluster: the client (gRPC) address a member serves on, so any node can direct clients
   // to the leader. An empty address forgets the member.
   kSetMemberAddress = 40,
@@ -41,6 +48,16 @@ std::string encode_save_snapshot_command(int64_t proposed_us, const Snapshot& s)
 std::string encode_delete_snapshots_command(std::string_view stream_id);
 std::string encode_delete_snapshot_at_command(std::string_view stream_id, int64_t version);
 std::string encode_set_member_address_command(uint64_t node_id, std::string_view client_address);
+// Persistent subscriptions. The proposer computes the key and the canonical selector; apply
+// only stores them (it never parses selectors, so every replica stores the same bytes
+// whatever its version). `s.checkpoint` and `s.created_us` are ignored: the checkpoint starts
+// at start_from, created_us is proposed_us.
+std::string encode_create_subscription_command(int64_t proposed_us, const Subscription& s);
+std::string encode_delete_subscription_command(std::string_view key);
+std::string encode_checkpoint_command(const std::vector<SubscriptionCheckpoint>& checkpoints);
+// `events[i].parked_us` is ignored: every event gets proposed_us.
+std::string encode_park_command(int64_t proposed_us, std::string_view key, const std::vector<ParkedEvent>& events);
+std::string encode_unpark_command(std::string_view key, const std::vector<Position>& positions);
 
 // ---- Decoding (apply side): views into the command bytes, which must outlive them. ----
 struct ProposedEventView {
@@ -76,6 +93,12 @@ struct DecodedCommand {
   // kSetMemberAddress
   uint64_t member_id = 0;
   std::string_view member_address;
+  // subscription commands
+  Subscription subscription;           // kCreateSubscription (created_us = proposed_us)
+  std::string_view subscription_key;   // kDeleteSubscription, kParkEvents, kUnparkEvents
+  std::vector<std::pair<std::string_view, Position>> checkpoints;  // kCheckpointSubscriptions
+  std::vector<ParkedEvent> parked;     // kParkEvents (parked_us = proposed_us)
+  std::vector<Position> positions;     // kUnparkEvents
 };
 
 Status decode_command(std::string_view bytes, DecodedCommand& out);
@@ -84,6 +107,8 @@ Status decode_command(std::string_view bytes, DecodedCommand& out);
 struct CommandResult {
   Status status;
   std::vector<AppendResult> appends;  // kAppend: one per part, in order
+  std::optional<Subscription> subscription{};  // kCreateSubscription: the stored record
+  bool subscription_created = false;         // kCreateSubscription: new (not a re-attach)
 };
 
 }  // namespace reckon::storage

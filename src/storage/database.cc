@@ -25,6 +25,8 @@ const char* cf_name(Cf cf) {
     case Cf::kTagIndex: return "tag_index";
     case Cf::kEventIds: return "event_ids";
     case Cf::kSnapshots: return "snapshots";
+    case Cf::kSubscriptions: return "subscriptions";
+    case Cf::kParked: return "parked";
     case Cf::kCount: break;
   }
   return "?";

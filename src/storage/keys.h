@@ -22,6 +22,8 @@ enum class Cf : int {
   kTagIndex,       // tag \0 u64be(position) -> ""
   kEventIds,       // uuid (16 bytes) -> u64be(position)
   kSnapshots,      // stream_id \0 u64be(version) -> SnapshotRecord
+  kSubscriptions,  // subscription key -> Subscription record
+  kParked,         // subscription key \0 u64be(position) -> ParkedEvent record
   kCount
 };
 const char* cf_name(Cf cf);

@@ -133,6 +133,61 @@ Status decode_snapshot(std::string_view bytes, SnapshotRecord& s) {
   return Status::ok();
 }
 
+void encode_subscription(std::string& out, const Subscription& s) {
+  out.push_back(static_cast<char>(kRecordFormat));
+  out.push_back(static_cast<char>(s.type));
+  enc::put_bytes(out, s.selector);
+  enc::put_bytes(out, s.name);
+  enc::put_varint(out, s.pool_size);
+  enc::put_varint(out, s.start_from);
+  enc::put_varint(out, s.checkpoint);
+  enc::put_svarint(out, s.created_us);
+  out.push_back(static_cast<char>(s.options.strategy));
+  enc::put_varint(out, s.options.max_retries);
+  enc::put_varint(out, s.options.message_timeout_ms);
+  enc::put_varint(out, s.options.max_in_flight);
+}
+
+Status decode_subscription(std::string_view bytes, Subscription& s) {
+  enc::ByteReader r(bytes);
+  uint8_t format, type, strategy;
+  uint64_t pool_size, max_retries, timeout_ms, max_in_flight;
+  if (!r.get_u8(format) || format != kRecordFormat || !r.get_u8(type) || !r.get_bytes(s.selector) ||
+      !r.get_bytes(s.name) || !r.get_varint(pool_size) || !r.get_varint(s.start_from) ||
+      !r.get_varint(s.checkpoint) || !r.get_svarint(s.created_us) || !r.get_u8(strategy) ||
+      !r.get_varint(max_retries) || !r.get_varint(timeout_ms) || !r.get_varint(max_in_flight) || !r.empty() ||
+      type < 1 || type > 5 || strategy > 2 || pool_size > UINT32_MAX || max_retries > UINT32_MAX ||
+      timeout_ms > UINT32_MAX || max_in_flight > UINT32_MAX) {
+    return corrupt("subscription");
+  }
+  s.type = static_cast<SubscriptionType>(type);
+  s.pool_size = static_cast<uint32_t>(pool_size);
+  s.options.strategy = static_cast<DeliveryStrategy>(strategy);
+  s.options.max_retries = static_cast<uint32_t>(max_retries);
+  s.options.message_timeout_ms = static_cast<uint32_t>(timeout_ms);
+  s.options.max_in_flight = static_cast<uint32_t>(max_in_flight);
+  return Status::ok();
+}
+
+void encode_parked(std::string& out, const ParkedEvent& p) {
+  out.push_back(static_cast<char>(kRecordFormat));
+  enc::put_varint(out, p.attempts);
+  enc::put_svarint(out, p.parked_us);
+  enc::put_bytes(out, p.reason);
+}
+
+Status decode_parked(std::string_view bytes, ParkedEvent& p) {
+  enc::ByteReader r(bytes);
+  uint8_t format;
+  uint64_t attempts;
+  if (!r.get_u8(format) || format != kRecordFormat || !r.get_varint(attempts) || attempts > UINT32_MAX ||
+      !r.get_svarint(p.parked_us) || !r.get_bytes(p.reason) || !r.empty()) {
+    return corrupt("parked event");
+  }
+  p.attempts = static_cast<uint32_t>(attempts);
+  return Status::ok();
+}
+
 void encode_state(std::string& out, const SystemState& s) {
   out.push_back(static_cast<char>(kRecordFormat));
   enc::put_varint(out, s.applied_index);

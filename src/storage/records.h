@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reckon/subscriptions.h"
 #include "reckon/types.h"
 
 namespace reckon::storage {
@@ -55,6 +56,16 @@ struct SnapshotRecord {
 };
 void encode_snapshot(std::string& out, const SnapshotRecord& s);
 Status decode_snapshot(std::string_view bytes, SnapshotRecord& out);
+
+// A persistent subscription (column family `subscriptions`, keyed by its key, which is not
+// repeated in the value; the decoder leaves `key` untouched).
+void encode_subscription(std::string& out, const Subscription& s);
+Status decode_subscription(std::string_view bytes, Subscription& out);
+
+// A parked event (column family `parked`, keyed by subscription key and position, which are
+// not repeated in the value; the decoder leaves `position` untouched).
+void encode_parked(std::string& out, const ParkedEvent& p);
+Status decode_parked(std::string_view bytes, ParkedEvent& out);
 
 // The state machine's durable progress, written with every commit.
 struct SystemState {

@@ -164,6 +164,18 @@ CommandResult StateMachine::apply(std::string_view command, uint64_t index, Appl
     case CommandType::kSetMemberAddress:
       apply_member_address(c, b);
       break;
+    case CommandType::kCreateSubscription:
+      return apply_create_subscription(c, b);
+    case CommandType::kDeleteSubscription:
+      result.status = apply_delete_subscription(c, b);
+      break;
+    case CommandType::kCheckpointSubscriptions:
+      result.status = apply_checkpoints(c, b);
+      break;
+    case CommandType::kParkEvents:
+    case CommandType::kUnparkEvents:
+      result.status = apply_park(c, b);
+      break;
   }
   return result;
 }

@@ -66,6 +66,8 @@ class ApplyBatch {
   std::unordered_map<std::string, StreamHead> heads_;
   std::unordered_map<Uuid, EventLocation, UuidHash> ids_;
   std::vector<PendingEvent> events_;  // for conditions checked later in the same batch
+  // Subscriptions staged by earlier commands of this batch (nullopt = deleted).
+  std::unordered_map<std::string, std::optional<Subscription>> subscriptions_;
   SystemState state_;
   size_t commands_ = 0;
   std::optional<std::map<uint64_t, std::string>> members_;  // set when a command changed them
@@ -107,6 +109,14 @@ class StateMachine {
   void apply_member_address(const DecodedCommand& c, ApplyBatch& b);
   Status check_condition(const AppendCondition& cond, ApplyBatch& b);
   void stage_head(const std::string& stream, const StreamHead& head, ApplyBatch& b);
+
+  // Persistent subscriptions (subscription_apply.cc).
+  Result<std::optional<Subscription>> load_subscription(const std::string& key, ApplyBatch& b);
+  void stage_subscription(const Subscription& s, ApplyBatch& b);
+  CommandResult apply_create_subscription(const DecodedCommand& c, ApplyBatch& b);
+  Status apply_delete_subscription(const DecodedCommand& c, ApplyBatch& b);
+  Status apply_checkpoints(const DecodedCommand& c, ApplyBatch& b);
+  Status apply_park(const DecodedCommand& c, ApplyBatch& b);
 
   Database& db_;
   HeadCache heads_;

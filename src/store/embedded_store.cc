@@ -11,9 +11,12 @@
 #include "storage/database.h"
 #include "storage/event_reader.h"
 #include "storage/state_machine.h"
+#include "storage/subscription_reader.h"
 #include "store/commit_notifier.h"
 #include "store/commit_queue.h"
 #include "store/replicated_log.h"
+#include "subscriptions/selector.h"
+#include "subscriptions/subscription_key.h"
 
 namespace reckon {
 namespace {
@@ -27,7 +30,8 @@ class EmbeddedStore final : public LocalStore {
         clock_(options_.clock ? options_.clock : system_clock()),
         db_(std::move(db)),
         machine_(*db_, options_.stream_head_cache_entries),
-        reader_(*db_, options_.limits) {}
+        reader_(*db_, options_.limits),
+        subscriptions_(*db_) {}
 
   ~EmbeddedStore() override {
     if (log_) log_->close();
@@ -204,6 +208,96 @@ class EmbeddedStore final : public LocalStore {
     return exists_or_not_found(load_snapshot_at(stream_id, version));
   }
 
+  // ---- Persistent subscriptions ----
+  Result<Subscription> create_subscription(const NewSubscription& n) override {
+    RECKON_RETURN_IF_ERROR(subscriptions::check_subscription_name(n.name));
+    RECKON_ASSIGN_OR_RETURN(auto selector, subscriptions::parse_selector(n.type, n.selector));
+    if (n.pool_size < 1 || n.pool_size > kMaxSubscriptionPoolSize) {
+      return Status::invalid_argument("pool_size must be between 1 and " + std::to_string(kMaxSubscriptionPoolSize));
+    }
+    if (n.options.strategy > DeliveryStrategy::kPinned) return Status::invalid_argument("unknown delivery strategy");
+    if (n.options.max_in_flight < 1) return Status::invalid_argument("max_in_flight must be at least 1");
+    if (n.options.message_timeout_ms < 1) return Status::invalid_argument("message_timeout_ms must be at least 1");
+    Subscription s;
+    s.type = n.type;
+    s.selector = std::move(selector.canonical);
+    s.name = n.name;
+    s.key = subscriptions::subscription_key(s.type, s.selector, s.name);
+    s.pool_size = n.pool_size;
+    s.start_from = n.start_from;
+    s.options = n.options;
+    CommandResult r = submit(storage::encode_create_subscription_command(clock_->now_us(), s));
+    if (!r.status.is_ok()) return r.status;
+    if (!r.subscription) return Status::internal("create_subscription applied without a record");
+    return std::move(*r.subscription);
+  }
+  Status delete_subscription(const std::string& key) override {
+    RECKON_RETURN_IF_ERROR(check_subscription_key(key));
+    return submit(storage::encode_delete_subscription_command(key)).status;
+  }
+  Status delete_subscription(SubscriptionType type, const std::string& name) override {
+    RECKON_ASSIGN_OR_RETURN(auto all, subscriptions_.list());
+    std::vector<std::string> keys;
+    for (const auto& s : all)
+      if (s.type == type && s.name == name) keys.push_back(s.key);
+    if (keys.empty()) {
+      return Status::not_found("no " + std::string(subscription_type_name(type)) + " subscription named '" + name + "'");
+    }
+    if (keys.size() > 1) {
+      return Status::invalid_argument(std::to_string(keys.size()) + " " + std::string(subscription_type_name(type)) +
+                                      " subscriptions are named '" + name + "'; delete one by key");
+    }
+    return delete_subscription(keys.front());
+  }
+  Result<Subscription> get_subscription(const std::string& key) override {
+    RECKON_RETURN_IF_ERROR(check_subscription_key(key));
+    RECKON_ASSIGN_OR_RETURN(auto s, subscriptions_.get(key));
+    if (!s) return Status::not_found("subscription '" + key + "' not found");
+    return std::move(*s);
+  }
+  Result<std::vector<Subscription>> list_subscriptions() override { return subscriptions_.list(); }
+  Result<bool> subscription_exists(const std::string& key) override {
+    RECKON_RETURN_IF_ERROR(check_subscription_key(key));
+    RECKON_ASSIGN_OR_RETURN(auto s, subscriptions_.get(key));
+    return s.has_value();
+  }
+  Status checkpoint_subscriptions(const std::vector<SubscriptionCheckpoint>& checkpoints) override {
+    if (checkpoints.empty()) return Status::ok();
+    if (checkpoints.size() > kMaxSubscriptionBatch) {
+      return Status::limit_exceeded("at most " + std::to_string(kMaxSubscriptionBatch) + " checkpoints per call");
+    }
+    for (const auto& cp : checkpoints) RECKON_RETURN_IF_ERROR(check_subscription_key(cp.key));
+    return submit(storage::encode_checkpoint_command(checkpoints)).status;
+  }
+  Status park_events(const std::string& key, const std::vector<ParkedEvent>& events) override {
+    RECKON_RETURN_IF_ERROR(check_subscription_key(key));
+    if (events.size() > kMaxSubscriptionBatch) {
+      return Status::limit_exceeded("at most " + std::to_string(kMaxSubscriptionBatch) + " parked events per call");
+    }
+    for (const auto& e : events) {
+      if (e.position == 0) return Status::invalid_argument("parked events need a position >= 1");
+      if (e.reason.size() > kMaxParkReasonBytes) {
+        return Status::limit_exceeded("a park reason is at most " + std::to_string(kMaxParkReasonBytes) + " bytes");
+      }
+    }
+    if (events.empty()) return Status::ok();
+    return submit(storage::encode_park_command(clock_->now_us(), key, events)).status;
+  }
+  Result<std::vector<ParkedEvent>> list_parked(const std::string& key, const ListParkedOptions& o) override {
+    RECKON_RETURN_IF_ERROR(check_subscription_key(key));
+    ListParkedOptions clamped = o;
+    clamped.limit = std::min<uint64_t>(o.limit, options_.limits.max_read_count);
+    return subscriptions_.list_parked(key, clamped);
+  }
+  Status unpark(const std::string& key, const std::vector<Position>& positions) override {
+    RECKON_RETURN_IF_ERROR(check_subscription_key(key));
+    if (positions.size() > kMaxSubscriptionBatch) {
+      return Status::limit_exceeded("at most " + std::to_string(kMaxSubscriptionBatch) + " positions per call");
+    }
+    if (positions.empty()) return Status::ok();
+    return submit(storage::encode_unpark_command(key, positions)).status;
+  }
+
   // ---- Operations ----
   StoreStats stats() override {
     StoreStats s;
@@ -226,6 +320,14 @@ class EmbeddedStore final : public LocalStore {
 
  private:
   CommandResult submit(std::string command) { return log_->submit(std::move(command)); }
+
+  static constexpr size_t kMaxSubscriptionBatch = 10'000;
+  static constexpr size_t kMaxParkReasonBytes = 4096;
+
+  static Status check_subscription_key(const std::string& key) {
+    if (subscriptions::is_subscription_key(key)) return Status::ok();
+    return Status::invalid_argument("'" + key.substr(0, 64) + "' is not a subscription key (32 lowercase hex digits)");
+  }
 
   static Result<bool> exists_or_not_found(const Result<Snapshot>& r) {
     if (r) return true;
@@ -308,6 +410,7 @@ class EmbeddedStore final : public LocalStore {
   storage::EventReader reader_;
   std::shared_ptr<store::CommandLog> log_;                // set by init()
   std::shared_ptr<store::ReplicatedLog> replicated_;      // the same log when replicated
+  storage::SubscriptionReader subscriptions_;
   std::unique_ptr<store::CommitNotifier> notifier_;  // set by init()
 };
 

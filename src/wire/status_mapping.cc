@@ -22,6 +22,7 @@ grpc::StatusCode grpc_code_for(ErrorCode code) {
     case ErrorCode::kCancelled: return grpc::StatusCode::CANCELLED;
     case ErrorCode::kIoError: return grpc::StatusCode::INTERNAL;
     case ErrorCode::kCorruption: return grpc::StatusCode::DATA_LOSS;
+    case ErrorCode::kUnimplemented: return grpc::StatusCode::UNIMPLEMENTED;
     case ErrorCode::kInternal: return grpc::StatusCode::INTERNAL;
   }
   return grpc::StatusCode::UNKNOWN;
@@ -70,6 +71,7 @@ ErrorCode code_from_name(const std::string& name, grpc::StatusCode fallback) {
     case grpc::StatusCode::CANCELLED: return ErrorCode::kCancelled;
     case grpc::StatusCode::UNAVAILABLE: return ErrorCode::kUnavailable;
     case grpc::StatusCode::DATA_LOSS: return ErrorCode::kCorruption;
+    case grpc::StatusCode::UNIMPLEMENTED: return ErrorCode::kUnimplemented;
     default: return ErrorCode::kInternal;
   }
 }

@@ -90,3 +90,27 @@ TEST(Command, UnknownTypeIsCorruption) {
 }
 
 }  // namespace reckon::storage
+
+namespace reckon::storage {
+
+TEST(Command, MemberAddressRoundTripsAndRejectsIdZero) {
+  DecodedCommand c;
+  const std::string set = encode_set_member_address_command(7, "10.0.0.7:2113");  // views point into it
+  ASSERT_TRUE(decode_command(set, c).is_ok());
+  EXPECT_EQ(c.type, CommandType::kSetMemberAddress);
+  EXPECT_EQ(c.member_id, 7u);
+  EXPECT_EQ(c.member_address, "10.0.0.7:2113");
+  DecodedCommand forget;
+  ASSERT_TRUE(decode_command(encode_set_member_address_command(7, ""), forget).is_ok());
+  EXPECT_TRUE(forget.member_address.empty());
+  DecodedCommand zero;
+  EXPECT_EQ(decode_command(encode_set_member_address_command(0, "x:1"), zero).code(), ErrorCode::kCorruption);
+  // Every truncation is refused, never misread.
+  std::string bytes = encode_set_member_address_command(7, "10.0.0.7:2113");
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    DecodedCommand t;
+    EXPECT_FALSE(decode_command(bytes.substr(0, n), t).is_ok()) << n;
+  }
+}
+
+}  // namespace reckon::storage

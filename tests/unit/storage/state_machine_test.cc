@@ -111,7 +111,9 @@ TEST_F(StateMachineTest, SameCommandsGiveIdenticalReplicas) {
   commands.push_back(encode_delete_command(CommandType::kDeleteStream, "b", kExpectAny));
   commands.push_back(append_cmd("b", kExpectNoStream, 1, 700));
   commands.push_back(encode_save_snapshot_command(800, Snapshot{"a", 2, "{}", "", 0}));
+  commands.push_back(encode_set_member_address_command(2, "127.0.0.1:2113"));
   std::string digests[2];
+  uint64_t state_digests[2];
   for (int replica = 0; replica < 2; ++replica) {
     auto db = open_db(dir_.sub("r" + std::to_string(replica)));
     StateMachine sm(*db, replica == 0 ? 0 : 100);  // with and without head cache
@@ -130,9 +132,58 @@ TEST_F(StateMachineTest, SameCommandsGiveIdenticalReplicas) {
       ASSERT_TRUE(sm.commit(b, false).is_ok());
     }
     digests[replica] = digest(*db);
+    state_digests[replica] = sm.committed().digest;
   }
   EXPECT_FALSE(digests[0].empty());
   EXPECT_EQ(digests[0], digests[1]);
+  EXPECT_NE(state_digests[0], 0u);
+  EXPECT_EQ(state_digests[0], state_digests[1]);
+}
+
+TEST_F(StateMachineTest, DigestDependsOnEveryCommandAndItsIndex) {
+  auto run = [&](const std::string& name, std::vector<std::pair<uint64_t, std::string>> commands) {
+    auto db = open_db(dir_.sub(name));
+    StateMachine sm(*db, 100);
+    EXPECT_TRUE(sm.load().is_ok());
+    ApplyBatch b = sm.begin();
+    for (auto& [index, c] : commands) sm.apply(c, index, b);
+    EXPECT_TRUE(sm.commit(b, false).is_ok());
+    return sm.committed().digest;
+  };
+  std::string a = append_cmd("a", kExpectAny, 1), b = append_cmd("b", kExpectAny, 1);
+  const uint64_t base = run("x", {{1, a}, {2, b}});
+  EXPECT_EQ(base, run("y", {{1, a}, {2, b}}));
+  EXPECT_NE(base, run("z", {{1, b}, {2, a}}));  // order
+  EXPECT_NE(base, run("w", {{1, a}, {3, b}}));  // index
+}
+
+TEST_F(StateMachineTest, MemberDirectoryAndReplicatedFlagSurviveReopen) {
+  {
+    auto db = open_db(dir_.sub("a"));
+    StateMachine sm(*db, 100);
+    ASSERT_TRUE(sm.load().is_ok());
+    ApplyBatch b = sm.begin();
+    std::string c1 = encode_set_member_address_command(1, "h1:2113"),
+                c2 = encode_set_member_address_command(2, "h2:2113"),
+                c3 = encode_set_member_address_command(1, ""), a = append_cmd("s", kExpectAny, 2);
+    ASSERT_TRUE(sm.apply(c1, 1, b).status.is_ok());
+    ASSERT_TRUE(sm.apply(c2, 2, b).status.is_ok());
+    ASSERT_TRUE(sm.apply(c3, 3, b).status.is_ok());  // forgets node 1
+    ASSERT_TRUE(sm.apply(a, 4, b).status.is_ok());
+    EXPECT_TRUE(b.members_changed());
+    EXPECT_TRUE(sm.members().empty()) << "nothing is visible before the commit";
+    ASSERT_TRUE(sm.commit(b, false).is_ok());
+    EXPECT_EQ(sm.members(), (std::map<uint64_t, std::string>{{2, "h2:2113"}}));
+    ASSERT_TRUE(sm.mark_replicated(/*rebase_index=*/true).is_ok());
+    EXPECT_EQ(sm.committed().applied_index, 0u);
+  }
+  auto db = open_db(dir_.sub("a"));
+  StateMachine sm(*db, 100);
+  ASSERT_TRUE(sm.load().is_ok());
+  EXPECT_EQ(sm.members(), (std::map<uint64_t, std::string>{{2, "h2:2113"}}));
+  EXPECT_TRUE(sm.committed().replicated);
+  EXPECT_EQ(sm.committed().applied_index, 0u);
+  EXPECT_EQ(sm.committed().last_position, 2u) << "rebasing keeps positions";
 }
 
 TEST_F(StateMachineTest, CreatedTimeNeverGoesBackwards) {
