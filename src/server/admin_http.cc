@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/cluster_health.h"
 #include "server/cluster_status.h"
 #include "server/telemetry.h"
 
@@ -39,6 +40,7 @@ std::string AdminHttp::cluster_json() {
                    {"term", st.term()}, {"applied_index", st.applied_index()},
                    {"commit_index", st.commit_index()}, {"last_position", st.last_position()},
                    {"members", members}});
+    if (s->health) out.back()["health"] = s->health->to_json();
   }
   return nlohmann::json{{"stores", out}}.dump();
 }

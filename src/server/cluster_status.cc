@@ -32,6 +32,7 @@ v1::ClusterStatus cluster_status(const ServerConfig& config, ServedStore& store,
   st.set_leader(cs.leader_client_address);
   st.set_applied_index(cs.applied_index);
   st.set_commit_index(cs.commit_index);
+  st.set_last_log_index(cs.last_log_index);
   for (const auto& m : cs.members) {
     auto* member = st.add_members();
     member->set_node_id(m.id);
@@ -47,6 +48,7 @@ v1::ClusterStatus cluster_status(const ServerConfig& config, ServedStore& store,
       member->set_role(m.role == "voter" ? "follower" : m.role);
     }
     member->set_voter(m.role == "voter");
+    member->set_config_role(m.role);
   }
   return st;
 }

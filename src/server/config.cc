@@ -34,6 +34,7 @@ Status store_from_json(const json& j, StoreConfig& s) {
   read_field(j, "heartbeat_timeout_ms", s.heartbeat_timeout_ms);
   read_field(j, "snapshot_threshold", s.snapshot_threshold);
   read_field(j, "snapshot_trailing", s.snapshot_trailing);
+  read_field(j, "discovery_dns", s.discovery_dns);
   if (j.contains("options")) {
     const json& o = j.at("options");
     if (!o.is_object()) return Status::invalid_argument("store options must be a JSON object");
@@ -118,6 +119,10 @@ Status load_config_file(const std::string& path, ServerConfig& c) {
     read_field(j, "log_format", c.log_format);
     read_field(j, "node_id", c.node_id);
     read_field(j, "advertise", c.advertise);
+    read_field(j, "cluster_name", c.cluster_name);
+    read_field(j, "discovery_secret_file", c.discovery_secret_file);
+    read_field(j, "discovery_address", c.discovery_address);
+    read_field(j, "health_interval_ms", c.health_interval_ms);
     if (j.contains("stores")) {
       if (!j.at("stores").is_array()) return Status::invalid_argument("'stores' must be an array");
       c.stores.clear();
@@ -185,6 +190,7 @@ Status validate(const ServerConfig& c) {
     }
     if (s.timeout_ms <= 0) return Status::invalid_argument("timeout_ms must be positive");
   }
+  if (c.health_interval_ms < 10) return Status::invalid_argument("health_interval_ms must be at least 10");
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
   if (!levels.count(c.log_level)) return Status::invalid_argument("unknown log level '" + c.log_level + "'");
   if (c.log_format != "text" && c.log_format != "json") {
@@ -225,6 +231,11 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
   app.add_option("--heartbeat-timeout-ms", def.heartbeat_timeout_ms, "Raft heartbeat interval")->capture_default_str();
   app.add_option("--snapshot-threshold", def.snapshot_threshold, "entries between logical Raft snapshots")->capture_default_str();
   app.add_option("--snapshot-trailing", def.snapshot_trailing, "entries kept behind a snapshot")->capture_default_str();
+  app.add_option("--discovery-dns", def.discovery_dns, "cluster: DNS name resolving to the members");
+  app.add_option("--cluster-name", config.cluster_name, "cluster name in discovery announcements")->capture_default_str();
+  app.add_option("--discovery-secret-file", config.discovery_secret_file, "file with the shared secret: enables signed UDP announcements");
+  app.add_option("--discovery-address", config.discovery_address, "announcement group or unicast HOST:PORT (default 239.192.74.1:7946)");
+  app.add_option("--health-interval-ms", config.health_interval_ms, "cluster health probe interval")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -246,6 +257,10 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
     if (!given("--log-format")) config.log_format = from_file.log_format;
     if (!given("--node-id")) config.node_id = from_file.node_id;
     if (!given("--advertise")) config.advertise = from_file.advertise;
+    if (!given("--cluster-name")) config.cluster_name = from_file.cluster_name;
+    if (!given("--discovery-secret-file")) config.discovery_secret_file = from_file.discovery_secret_file;
+    if (!given("--discovery-address")) config.discovery_address = from_file.discovery_address;
+    if (!given("--health-interval-ms")) config.health_interval_ms = from_file.health_interval_ms;
     config.stores = from_file.stores;
   }
   if (config.stores.empty()) {
@@ -268,6 +283,7 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
     if (app.count("--heartbeat-timeout-ms")) first.heartbeat_timeout_ms = def.heartbeat_timeout_ms;
     if (app.count("--snapshot-threshold")) first.snapshot_threshold = def.snapshot_threshold;
     if (app.count("--snapshot-trailing")) first.snapshot_trailing = def.snapshot_trailing;
+    if (app.count("--discovery-dns")) first.discovery_dns = def.discovery_dns;
   }
   for (const auto& spec : extra_stores) {
     auto eq = spec.find('=');

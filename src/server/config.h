@@ -32,6 +32,7 @@ struct StoreConfig {
   int64_t heartbeat_timeout_ms = 50;
   uint64_t snapshot_threshold = 8192;
   uint64_t snapshot_trailing = 65536;
+  std::string discovery_dns;  // cluster: a DNS name whose A/AAAA records are the members
 };
 
 struct ServerConfig {
@@ -42,6 +43,12 @@ struct ServerConfig {
   std::vector<StoreConfig> stores;        // the first is the default store
   uint64_t node_id = 1;
   std::string advertise;  // the gRPC address other nodes and clients use; empty = listen
+
+  // Cluster health and discovery (docs/CLUSTER.md).
+  std::string cluster_name = "reckondb";   // announcements of other clusters are ignored
+  std::string discovery_secret_file;       // set: signed UDP announcements (HMAC-SHA256)
+  std::string discovery_address;           // multicast group or unicast host:port; default 239.192.74.1:7946
+  int64_t health_interval_ms = 1000;       // how often the prober asks every member
 };
 
 // "1=127.0.0.1:7001,2=127.0.0.1:7002" -> {1: ..., 2: ...}; InvalidArgument on a bad list.

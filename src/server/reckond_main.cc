@@ -11,6 +11,7 @@
 
 #include "server/admin_http.h"
 #include "server/config.h"
+#include "server/cluster_health.h"
 #include "server/grpc_server.h"
 #include "server/member_registrar.h"
 #include "server/served_store.h"
@@ -121,6 +122,16 @@ int main(int argc, char** argv) {
     spdlog::error("cannot serve HTTP on {}: {}", config.http, s.to_string());
     grpc.shutdown(std::chrono::milliseconds(0), [&] { stores.close_all(); });
     return 1;
+  }
+  for (const auto& s : stores.all()) {
+    if (s->config.mode != "cluster") continue;
+    auto health = ClusterHealth::start(config, *s);
+    if (!health.is_ok()) {
+      spdlog::error("store '{}': cannot start cluster health checks: {}", s->config.store_id, health.status().to_string());
+      grpc.shutdown(std::chrono::milliseconds(0), [&] { stores.close_all(); });
+      return 1;
+    }
+    s->health = std::move(health).value();
   }
   MemberRegistrar registrar(stores, config.advertise.empty() ? config.listen : config.advertise);
   registrar.start();

@@ -1,9 +1,14 @@
 #include "server/served_store.h"
 
+#include "server/cluster_health.h"
+
 #include <chrono>
 #include <thread>
 
 namespace reckon::server {
+
+ServedStore::ServedStore() = default;
+ServedStore::~ServedStore() = default;
 
 LeadershipChange ServedStore::leadership() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -78,6 +83,9 @@ void StoreRegistry::stop_subscriptions() {
 }
 
 void StoreRegistry::close_all() {
+  for (auto& s : stores_) {
+    if (s->health) s->health->stop();
+  }
   for (auto& s : stores_) {
     s->writers->shutdown();
     s->readers->shutdown();

@@ -17,7 +17,12 @@
 
 namespace reckon::server {
 
+class ClusterHealth;
+
 struct ServedStore {
+  ServedStore();
+  ~ServedStore();
+
   StoreConfig config;
   std::unique_ptr<LocalStore> store;
   std::atomic<bool> shutting_down{false};  // subscriptions end when set
@@ -33,6 +38,7 @@ struct ServedStore {
   // address when known) elsewhere.
   Status require_leader() const;
   uint64_t leadership_subscription = 0;
+  std::unique_ptr<ClusterHealth> health;  // cluster mode: running health checks (reckond_main)
 
  private:
   std::atomic<bool> leader_{false};

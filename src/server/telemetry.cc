@@ -82,10 +82,23 @@ Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
           [](const StoreStats& st) { return double(st.memtable_bytes); });
     gauge("reckon_rocksdb_block_cache_bytes", "RocksDB block cache usage",
           [](const StoreStats& st) { return double(st.block_cache_bytes); });
-    // Single mode: the node leads its one-voter group; the Raft issue feeds real values.
-    r.gauge("reckon_raft_is_leader", "1 when this node is the Raft leader", labels).set(1);
-    r.gauge("reckon_raft_term", "Current Raft term", labels).set(1);
-    r.gauge("reckon_raft_commit_lag", "Committed but not yet applied entries", labels).set(0);
+    // Raft: the leadership the store last published (cheap), and the commit lag from the
+    // Raft loop (one loop turn per scrape).
+    ServedStore* served = s.get();
+    auto raft_gauge = [&](const char* name, const char* help, std::function<double()> f) {
+      metrics::Gauge& g = r.gauge(name, help, labels);
+      g.set_callback(std::move(f));
+      impl_->store_gauges.push_back(&g);
+    };
+    raft_gauge("reckon_raft_is_leader", "1 when this node is the Raft leader",
+               [served] { return served->store->replication() == nullptr || served->is_leader() ? 1.0 : 0.0; });
+    raft_gauge("reckon_raft_term", "Current Raft term", [served] { return double(served->leadership().term); });
+    raft_gauge("reckon_raft_commit_lag", "Committed but not yet applied entries", [served] {
+      Replication* r = served->store->replication();
+      if (r == nullptr) return 0.0;
+      ReplicaStatus st = r->status();
+      return st.commit_index > st.applied_index ? double(st.commit_index - st.applied_index) : 0.0;
+    });
   }
 }
 
