@@ -5,6 +5,7 @@
 // Waiting is always on a condition with a deadline (wait_for), never a fixed sleep.
 
 #include "consensus/raft_node.h"
+#include "support/ports.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -39,22 +40,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kDeadline = 15s;
 
-// A port nobody listens on right now (the kernel's pick for an ephemeral bind).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using reckon::testing::free_port;
 
 template <typename Pred>
 bool wait_for(Pred pred, std::chrono::milliseconds timeout = kDeadline) {

@@ -1,4 +1,5 @@
 #include "storage/state_machine.h"
+#include "support/db_dump.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/iterator.h>
@@ -35,16 +36,7 @@ class StateMachineTest : public ::testing::Test {
   }
 
   // Every key/value of every column family, as one string: equal digests = equal stores.
-  static std::string digest(Database& db) {
-    std::string out;
-    for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
-      std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf(i))));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        out += std::to_string(i) + ":" + it->key().ToString() + "=" + it->value().ToString() + ";";
-      }
-    }
-    return out;
-  }
+  static std::string digest(Database& db) { return testing::dump_all_column_families(db); }
 
   testing::TempDir dir_;
 };

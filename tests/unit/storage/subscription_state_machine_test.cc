@@ -7,6 +7,7 @@
 
 #include "storage/command.h"
 #include "storage/state_machine.h"
+#include "support/db_dump.h"
 #include "storage/subscription_reader.h"
 #include "support/temp_dir.h"
 
@@ -83,16 +84,7 @@ class SubscriptionStateMachineTest : public ::testing::Test {
     return encode_append_command(1, parts, std::nullopt);
   }
 
-  static std::string digest(Database& db) {
-    std::string out;
-    for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
-      std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf(i))));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        out += std::to_string(i) + ":" + it->key().ToString() + "=" + it->value().ToString() + ";";
-      }
-    }
-    return out;
-  }
+  static std::string digest(Database& db) { return testing::dump_all_column_families(db); }
 
   testing::TempDir dir_;
   std::unique_ptr<Database> db_;
