@@ -95,8 +95,8 @@ void EmitterPool::detach(uint64_t consumer) {
     consumers_.erase(it);
     for (auto& [pos, p] : pending_) {
       if (p.state == State::kInFlight && p.consumer == consumer) {
-        p.consumer = 0;
-        set_state_locked(p, State::kWaiting);  // delivered again; the attempt counts
+        // Delivered again (the attempt counts), or parked if that was the last one allowed.
+        retry_or_park_locked(p, "consumer left");
       }
     }
     ++generation_;
