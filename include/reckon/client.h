@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,60 @@ struct ClusterStatus {
   std::string store;
   std::string mode;  // single | cluster
   Position last_position = 0;
+  bool is_active = false;  // this node runs the persistent-subscription emitter pools
+};
+
+// A persistent subscription consumer (the server keeps the checkpoint). consume() attaches to
+// the leader, and when the leader changes (or the subscription is restarted) attaches again —
+// to the new leader when the server names it, else over the configured endpoints in turn.
+// Stops a running consume() from another thread (consume() then returns Ok).
+class ConsumeStopper {
+ public:
+  void stop() {
+    // Under the lock: the consume() that set the canceller cannot end (and unset it) meanwhile.
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    if (canceller_) canceller_();
+  }
+  bool stopped() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopped_;
+  }
+  // Used by the client: how to break the consume() in progress.
+  void set_canceller(std::function<void()> c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    canceller_ = std::move(c);
+    if (stopped_ && canceller_) canceller_();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool stopped_ = false;
+  std::function<void()> canceller_;
+};
+
+struct ConsumeOptions {
+  std::shared_ptr<ConsumeStopper> stopper;  // optional
+  uint32_t max_in_flight = 0;        // unacknowledged events at once; 0 = the subscription's
+  int max_reattach_attempts = 30;    // consecutive failed attaches before consume() gives up
+  // consume() returns Timeout once this passes (tests, batch jobs); default: never.
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+};
+
+struct DeliveredEvent {
+  Event event;
+  uint32_t attempt = 1;  // 1 = first delivery
+  std::string subscription_key;
+};
+
+// What the handler does with a delivered event.
+enum class ConsumeAction {
+  kAck,    // handled
+  kRetry,  // nack: deliver again (parked after max_retries deliveries)
+  kSkip,   // nack: never deliver again, do not park
+  kPark,   // nack: park now (listable, replayable)
+  kLeave,  // no answer now: redelivered after the message timeout
+  kStop,   // leave it unanswered and stop consuming (consume() returns Ok)
 };
 
 // A catch-up subscription: the client keeps the position; the server sends history, then
@@ -93,6 +148,15 @@ class Client : public Store {
   // reconnect: resume with kAfter from the last position/version the handler saw.
   virtual Status subscribe(const SubscribeOptions& options,
                            const std::function<bool(const SubscriptionMessage&)>& handler) = 0;
+
+  // Consumes the persistent subscription `name_or_key` until `handler` returns kStop (Ok),
+  // the subscription is deleted (NotFound), or no node accepts the attach any more.
+  virtual Status consume(const std::string& name_or_key, const ConsumeOptions& options,
+                         const std::function<ConsumeAction(const DeliveredEvent&)>& handler) = 0;
+  // Persistent subscriptions by name (reckon::Store names them by key).
+  virtual Result<Subscription> get_subscription_by_name(const std::string& name) = 0;
+  // Delivers parked events again (all when `positions` is empty); returns how many.
+  virtual Result<uint64_t> replay_parked(const std::string& key, const std::vector<Position>& positions) = 0;
 
   // The endpoint the client currently talks to.
   virtual std::string current_endpoint() const = 0;

@@ -13,6 +13,7 @@
 #include "reckon/v1/reckon.grpc.pb.h"
 #include "wire/convert.h"
 #include "wire/status_mapping.h"
+#include "wire/subscription_convert.h"
 
 namespace reckon {
 namespace {
@@ -28,6 +29,7 @@ struct Stubs {
   std::unique_ptr<v1::Cluster::Stub> cluster;
   std::unique_ptr<v1::Subscriptions::Stub> subscriptions;
   std::unique_ptr<v1::AppendSessions::Stub> append_sessions;
+  std::unique_ptr<v1::PersistentSubscriptions::Stub> persistent;
 };
 
 class GrpcClient final : public Client {
@@ -269,27 +271,125 @@ class GrpcClient final : public Client {
     return resp.exists();
   }
 
-  // ---- Persistent subscriptions: not on the wire yet (the RPCs come with the emitter work) ----
-  static Status subscriptions_not_on_wire() {
-    return Status::unimplemented("persistent subscriptions are not available over gRPC yet");
+  // ---- Persistent subscriptions ----
+  Result<Subscription> create_subscription(const NewSubscription& n) override {
+    v1::CreatePersistentSubscriptionRequest req;
+    wire::to_proto(n, &req);
+    req.set_store(options_.store);
+    v1::PersistentSubscription resp;
+    // Creating again with the same key re-attaches: a retry is harmless.
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.persistent->Create(&ctx, req, &resp);
+    }));
+    return wire::from_proto(resp);
   }
-  Result<Subscription> create_subscription(const NewSubscription&) override { return subscriptions_not_on_wire(); }
-  Status delete_subscription(const std::string&) override { return subscriptions_not_on_wire(); }
-  Status delete_subscription(SubscriptionType, const std::string&) override { return subscriptions_not_on_wire(); }
-  Result<Subscription> get_subscription(const std::string&) override { return subscriptions_not_on_wire(); }
-  Result<std::vector<Subscription>> list_subscriptions() override { return subscriptions_not_on_wire(); }
-  Result<bool> subscription_exists(const std::string&) override { return subscriptions_not_on_wire(); }
+  Status delete_subscription(const std::string& key) override {
+    v1::Empty resp;
+    return call(false, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.persistent->Delete(&ctx, ref(key, "", ""), &resp);
+    });
+  }
+  Status delete_subscription(SubscriptionType type, const std::string& name) override {
+    v1::Empty resp;
+    return call(false, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.persistent->Delete(&ctx, ref("", name, std::string(subscription_type_name(type))), &resp);
+    });
+  }
+  Result<Subscription> get_subscription(const std::string& key) override { return get_ref(ref(key, "", "")); }
+  Result<Subscription> get_subscription_by_name(const std::string& name) override {
+    return get_ref(ref("", name, ""));
+  }
+  Result<std::vector<Subscription>> list_subscriptions() override {
+    v1::ListPersistentSubscriptionsRequest req;
+    req.set_store(options_.store);
+    v1::PersistentSubscriptionList resp;
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.persistent->List(&ctx, req, &resp);
+    }));
+    std::vector<Subscription> out;
+    for (const auto& p : resp.subscriptions()) {
+      RECKON_ASSIGN_OR_RETURN(auto sub, wire::from_proto(p));
+      out.push_back(std::move(sub));
+    }
+    return out;
+  }
+  Result<bool> subscription_exists(const std::string& key) override {
+    v1::ExistsResponse resp;
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.persistent->Exists(&ctx, ref(key, "", ""), &resp);
+    }));
+    return resp.exists();
+  }
+  // Checkpoints and parking belong to the leader's emitter pools; consumers ack and nack.
   Status checkpoint_subscriptions(const std::vector<SubscriptionCheckpoint>&) override {
-    return subscriptions_not_on_wire();
+    return Status::unimplemented("checkpoints are kept by the server: consume and ack instead");
   }
   Status park_events(const std::string&, const std::vector<ParkedEvent>&) override {
-    return subscriptions_not_on_wire();
+    return Status::unimplemented("events are parked by the server: nack with park instead");
   }
-  Result<std::vector<ParkedEvent>> list_parked(const std::string&, const ListParkedOptions&) override {
-    return subscriptions_not_on_wire();
+  Result<std::vector<ParkedEvent>> list_parked(const std::string& key, const ListParkedOptions& o) override {
+    v1::ListParkedRequest req;
+    *req.mutable_subscription() = ref(key, "", "");
+    req.set_after_position(o.after_position);
+    req.set_limit(o.limit);
+    v1::ParkedEventList resp;
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.persistent->ListParked(&ctx, req, &resp);
+    }));
+    std::vector<ParkedEvent> out;
+    for (const auto& p : resp.events()) out.push_back(wire::from_proto(p));
+    return out;
   }
-  Status unpark(const std::string&, const std::vector<Position>&) override { return subscriptions_not_on_wire(); }
+  Status unpark(const std::string& key, const std::vector<Position>& positions) override {
+    return replay_parked(key, positions).status();
+  }
+  Result<uint64_t> replay_parked(const std::string& key, const std::vector<Position>& positions) override {
+    v1::ReplayParkedRequest req;
+    *req.mutable_subscription() = ref(key, "", "");
+    for (auto p : positions) req.add_positions(p);
+    v1::ReplayParkedResponse resp;
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.persistent->ReplayParked(&ctx, req, &resp);
+    }));
+    return resp.replayed();
+  }
 
+  Status consume(const std::string& name_or_key, const ConsumeOptions& o,
+                 const std::function<ConsumeAction(const DeliveredEvent&)>& handler) override {
+    int failures = 0;
+    int64_t backoff = options_.initial_backoff_ms;
+    Status last;
+    while (failures < std::max(1, o.max_reattach_attempts)) {
+      bool delivered_any = false;
+      std::string reconnect_to;
+      bool reconnect = false;
+      if (o.stopper && o.stopper->stopped()) return Status::ok();
+      Status s = consume_once(name_or_key, o, handler, delivered_any, reconnect, reconnect_to);
+      if (o.stopper && o.stopper->stopped()) return Status::ok();
+      if (std::chrono::system_clock::now() >= o.deadline) return Status(ErrorCode::kTimeout, "consume deadline passed");
+      if (s.is_ok() && !reconnect) return s;  // the handler stopped
+      if (!s.is_ok() && s.code() != ErrorCode::kUnavailable && s.code() != ErrorCode::kNotLeader &&
+          s.code() != ErrorCode::kTimeout && s.code() != ErrorCode::kCancelled) {
+        return s;  // NotFound, InvalidArgument...: attaching again will not help
+      }
+      last = s.is_ok() ? Status::unavailable("the server asked to reconnect") : s;
+      if (delivered_any) {
+        failures = 0;
+        backoff = options_.initial_backoff_ms;
+      } else {
+        ++failures;
+      }
+      // Named leader: go there. Otherwise try the next endpoint (a follower names the leader).
+      if (!reconnect_to.empty()) {
+        follow_leader(reconnect_to);
+      } else {
+        rotate_endpoint();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+      backoff = std::min(backoff * 2, options_.max_backoff_ms);
+    }
+    return last;
+  }
   // ---- Operations ----
   StoreStats stats() override {
     StoreStats s;
@@ -322,6 +422,7 @@ class GrpcClient final : public Client {
     out.store = resp.store();
     out.mode = resp.mode();
     out.last_position = resp.last_position();
+    out.is_active = resp.is_active();
     return out;
   }
 
@@ -421,6 +522,7 @@ class GrpcClient final : public Client {
       slot->cluster = v1::Cluster::NewStub(slot->channel);
       slot->subscriptions = v1::Subscriptions::NewStub(slot->channel);
       slot->append_sessions = v1::AppendSessions::NewStub(slot->channel);
+      slot->persistent = v1::PersistentSubscriptions::NewStub(slot->channel);
     }
     return slot;
   }
@@ -670,6 +772,111 @@ class GrpcClient final : public Client {
     req.set_stream_id(stream_id);
     req.set_require_leader(options_.require_leader_reads);
     return req;
+  }
+
+  v1::PersistentSubscriptionRef ref(const std::string& key, const std::string& name,
+                                    const std::string& type) const {
+    v1::PersistentSubscriptionRef r;
+    r.set_store(options_.store);
+    r.set_key(key);
+    r.set_name(name);
+    r.set_type(type);
+    return r;
+  }
+
+  Result<Subscription> get_ref(const v1::PersistentSubscriptionRef& r) {
+    v1::PersistentSubscription resp;
+    RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
+      return s.persistent->Get(&ctx, r, &resp);
+    }));
+    return wire::from_proto(resp);
+  }
+
+  static bool looks_like_key(const std::string& s) {
+    return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+  }
+
+  // One attach on the current endpoint, until the handler stops, the server ends the stream or
+  // the connection breaks. Acks and nacks are written from this thread after each handler call.
+  Status consume_once(const std::string& name_or_key, const ConsumeOptions& o,
+                      const std::function<ConsumeAction(const DeliveredEvent&)>& handler,
+                      bool& delivered_any, bool& reconnect, std::string& reconnect_to) {
+    auto stubs = current_stubs();
+    grpc::ClientContext ctx;  // no deadline unless asked: consuming lasts until stopped
+    if (o.deadline != std::chrono::system_clock::time_point::max()) ctx.set_deadline(o.deadline);
+    auto stream = stubs->persistent->Consume(&ctx);
+    struct Unhook {
+      ConsumeStopper* s;
+      ~Unhook() {
+        if (s) s->set_canceller(nullptr);
+      }
+    } unhook{o.stopper.get()};
+    if (o.stopper) o.stopper->set_canceller([&ctx] { ctx.TryCancel(); });
+    v1::ConsumeRequest attach;
+    auto* a = attach.mutable_attach();
+    a->set_store(options_.store);
+    if (looks_like_key(name_or_key)) {
+      a->set_key(name_or_key);
+    } else {
+      a->set_name(name_or_key);
+    }
+    a->set_max_in_flight(o.max_in_flight);
+    if (!stream->Write(attach)) {
+      grpc::Status gs = stream->Finish();
+      return wire::from_grpc(gs, ctx.GetServerTrailingMetadata());
+    }
+    v1::ConsumeResponse msg;
+    DeliveredEvent out;
+    while (stream->Read(&msg)) {
+      if (msg.has_confirmed()) {
+        out.subscription_key = msg.confirmed().key();
+        continue;
+      }
+      if (msg.has_reconnect()) {
+        reconnect = true;
+        reconnect_to = msg.reconnect().leader_address();
+        continue;  // the server finishes the stream next
+      }
+      if (!msg.has_event()) continue;  // a newer server's message: ignore
+      auto e = wire::take_from_proto(*msg.mutable_event()->mutable_event());
+      if (!e) {
+        ctx.TryCancel();
+        stream->Finish();
+        return e.status();
+      }
+      out.event = std::move(e).value();
+      out.attempt = msg.event().attempt();
+      delivered_any = true;
+      ConsumeAction action = handler(out);
+      if (action == ConsumeAction::kStop) {
+        // Graceful: the acks written so far reach the server before it detaches us (a cancel
+        // could drop them); what it sent meanwhile is delivered again to someone else.
+        stream->WritesDone();
+        while (stream->Read(&msg)) {
+        }
+        stream->Finish();
+        return Status::ok();
+      }
+      if (action == ConsumeAction::kLeave) continue;
+      v1::ConsumeRequest answer;
+      if (action == ConsumeAction::kAck) {
+        answer.mutable_ack()->add_positions(out.event.position);
+      } else {
+        auto* n = answer.mutable_nack();
+        n->add_positions(out.event.position);
+        n->set_action(action == ConsumeAction::kSkip   ? v1::NACK_SKIP
+                      : action == ConsumeAction::kPark ? v1::NACK_PARK
+                                                       : v1::NACK_RETRY);
+      }
+      if (!stream->Write(answer)) break;  // the stream broke: Finish says why
+    }
+    stream->WritesDone();
+    grpc::Status gs = stream->Finish();
+    Status s = wire::from_grpc(gs, ctx.GetServerTrailingMetadata());
+    if (s.is_ok() && !reconnect) return Status::unavailable("the server ended the consumer stream");
+    return s;
   }
 
   v1::SnapshotRequest snapshot_request(const std::string& stream_id, std::optional<int64_t> version) const {

@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
   }
 
   Telemetry telemetry(stores);
+  stores.start_leader_workers(&telemetry);
   GrpcServer grpc(config, stores, telemetry);
   if (Status s = grpc.start(); !s.is_ok()) {
     spdlog::error("{}", s.to_string());

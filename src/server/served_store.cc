@@ -75,7 +75,17 @@ std::vector<std::string> StoreRegistry::ids() const {
   return out;
 }
 
+void StoreRegistry::start_leader_workers(subscriptions_runtime::DeliveryObserver* observer) {
+  for (auto& s : stores_) {
+    s->leader_worker = std::make_unique<subscriptions_runtime::LeaderWorker>(*s->store, s->config.store_id, observer);
+    s->leader_worker->start();
+  }
+}
+
 void StoreRegistry::stop_subscriptions() {
+  for (auto& s : stores_) {
+    if (s->leader_worker) s->leader_worker->stop();
+  }
   for (auto& s : stores_) {
     s->shutting_down.store(true);
     s->store->stop_tails();
@@ -91,6 +101,7 @@ void StoreRegistry::close_all() {
     s->readers->shutdown();
   }
   for (auto& s : stores_) {
+    if (s->leader_worker) s->leader_worker->stop();  // no-op when stop_subscriptions ran
     if (Replication* r = s->store->replication()) r->unsubscribe_leadership(s->leadership_subscription);
     s->store.reset();  // the command log finishes or fails what is in flight before closing
   }

@@ -14,6 +14,7 @@
 #include "reckon/store.h"
 #include "server/config.h"
 #include "server/thread_pool.h"
+#include "subscriptions_runtime/leader_worker.h"
 
 namespace reckon::server {
 
@@ -39,6 +40,8 @@ struct ServedStore {
   Status require_leader() const;
   uint64_t leadership_subscription = 0;
   std::unique_ptr<ClusterHealth> health;  // cluster mode: running health checks (reckond_main)
+  // Persistent-subscription delivery while this node leads (started by the registry).
+  std::unique_ptr<subscriptions_runtime::LeaderWorker> leader_worker;
 
  private:
   std::atomic<bool> leader_{false};
@@ -53,7 +56,10 @@ class StoreRegistry {
   ServedStore* find(const std::string& store_id);
   std::vector<std::string> ids() const;
   const std::vector<std::unique_ptr<ServedStore>>& all() const { return stores_; }
-  // Ends live subscriptions (first step of a shutdown).
+  // Starts each store's leader worker (persistent subscriptions), reporting to `observer`.
+  void start_leader_workers(subscriptions_runtime::DeliveryObserver* observer);
+  // Ends live subscriptions (first step of a shutdown): writes the last persistent-subscription
+  // checkpoints, stops the emitter pools, wakes catch-up subscriptions.
   void stop_subscriptions();
   // Drains the pools (in-flight requests finish) then closes the stores.
   void close_all();

@@ -16,7 +16,9 @@ constexpr const char* kMethods[] = {
     "GetVersion",     "Exists",         "GetStreamInfo",    "ListStreams",      "DeleteStream",
     "TombstoneStream", "TruncateBefore", "SetStreamMetadata", "GetStreamMetadata", "SaveSnapshot",
     "LoadSnapshot",   "ListSnapshots",  "DeleteSnapshot",   "SnapshotExists",   "ClusterStatus",
-    "ListStores",     "Subscribe",      "AppendSession"};
+    "ListStores",     "Subscribe",      "AppendSession",    "CreatePersistentSubscription",
+    "DeletePersistentSubscription", "GetPersistentSubscription", "ListPersistentSubscriptions",
+    "PersistentSubscriptionExists", "ListParked", "ReplayParked", "Consume"};
 
 struct CStrLess {
   bool operator()(const char* a, const char* b) const { return std::strcmp(a, b) < 0; }
@@ -120,6 +122,41 @@ void Telemetry::appended(uint64_t events, uint64_t bytes) {
 }
 
 void Telemetry::events_read(uint64_t events) { impl_->read_events->inc(events); }
+
+// Subscription metrics are looked up per report (registry mutex): delivery reports are per
+// event but cheap next to the event's gRPC write.
+void Telemetry::subscription_created(const std::string& store) {
+  impl_->registry.counter("reckon_subscriptions_created_total", "Persistent subscriptions created",
+                          {{"store", store}}).inc();
+}
+void Telemetry::subscription_deleted(const std::string& store) {
+  impl_->registry.counter("reckon_subscriptions_deleted_total", "Persistent subscriptions deleted",
+                          {{"store", store}}).inc();
+}
+void Telemetry::delivered(const std::string& store, const std::string& subscription, uint64_t n) {
+  impl_->registry.counter("reckon_subscription_delivered_total", "Events delivered to consumers (retries included)",
+                          {{"store", store}, {"subscription", subscription}}).inc(n);
+}
+void Telemetry::acked(const std::string& store, const std::string& subscription, uint64_t n) {
+  impl_->registry.counter("reckon_subscription_acked_total", "Events acknowledged by consumers",
+                          {{"store", store}, {"subscription", subscription}}).inc(n);
+}
+void Telemetry::parked(const std::string& store, const std::string& subscription, uint64_t n) {
+  impl_->registry.counter("reckon_subscription_parked_total", "Events parked (retry limit or nack park)",
+                          {{"store", store}, {"subscription", subscription}}).inc(n);
+}
+void Telemetry::lag(const std::string& store, const std::string& subscription, uint64_t events) {
+  impl_->registry.gauge("reckon_subscription_lag_events", "Events behind: last position - checkpoint",
+                        {{"store", store}, {"subscription", subscription}}).set(double(events));
+}
+void Telemetry::leader_elected(const std::string& store) {
+  impl_->registry.counter("reckon_leader_elected_total", "Times this node became the active leader (pools started)",
+                          {{"store", store}}).inc();
+}
+void Telemetry::leader_lost(const std::string& store) {
+  impl_->registry.counter("reckon_leader_lost_total", "Times this node stopped leading (pools stopped)",
+                          {{"store", store}}).inc();
+}
 
 std::string Telemetry::render() { return impl_->registry.render(); }
 

@@ -9,18 +9,29 @@
 
 #include "reckon/status.h"
 #include "server/served_store.h"
+#include "subscriptions_runtime/delivery_observer.h"
 
 namespace reckon::server {
 
-class Telemetry {
+class Telemetry final : public subscriptions_runtime::DeliveryObserver {
  public:
   explicit Telemetry(StoreRegistry& stores);
-  ~Telemetry();
+  ~Telemetry() override;
 
   // One finished RPC: counts requests and errors by code, latency histogram by method.
   void observe_call(const char* method, ErrorCode code, double seconds);
   void appended(uint64_t events, uint64_t bytes);
   void events_read(uint64_t events);
+
+  // Persistent subscriptions (subscriptions_runtime::DeliveryObserver).
+  void subscription_created(const std::string& store) override;
+  void subscription_deleted(const std::string& store) override;
+  void delivered(const std::string& store, const std::string& subscription, uint64_t n) override;
+  void acked(const std::string& store, const std::string& subscription, uint64_t n) override;
+  void parked(const std::string& store, const std::string& subscription, uint64_t n) override;
+  void lag(const std::string& store, const std::string& subscription, uint64_t events) override;
+  void leader_elected(const std::string& store) override;
+  void leader_lost(const std::string& store) override;
 
   std::string render();
   // Stops sampling the stores (call before they close; scrapes then omit store gauges).

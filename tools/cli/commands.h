@@ -16,6 +16,8 @@ void add_cluster_commands(CLI::App& app, Runner* selected);
 void add_bench_commands(CLI::App& app, Runner* selected);
 // subscribe (commands_subscribe.cc)
 void add_subscribe_commands(CLI::App& app, Runner* selected);
+// subscriptions ..., consume (commands_persistent.cc)
+void add_persistent_commands(CLI::App& app, Runner* selected);
 // import, export (commands_import_export.cc)
 void add_import_export_commands(CLI::App& app, Runner* selected);
 

@@ -37,6 +37,7 @@ int run_status(Session& s) {
   j["commit_index"] = st->commit_index;
   j["applied_index"] = st->applied_index;
   j["last_position"] = st->last_position;
+  j["is_active"] = st->is_active;
   if (s.out().json()) {
     s.out().record(j);
     return kExitOk;

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   add_bench_commands(app, &selected);
   add_import_export_commands(app, &selected);
   add_subscribe_commands(app, &selected);
+  add_persistent_commands(app, &selected);
 
   try {
     app.parse(argc, argv);

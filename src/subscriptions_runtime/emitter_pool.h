@@ -1,0 +1,137 @@
+// EmitterPool: delivery of one persistent subscription on the leader. `pool_size` emitter
+// threads each own the streams that hash to them (dispatch.h), scan $all from the checkpoint
+// with the subscription's SelectorMatcher, and hand matching events to the attached consumers
+// by the subscription's strategy, at most max_in_flight unacknowledged per consumer. An event
+// is outstanding until a consumer acks it, nacks it with skip, or it is durably parked (nack
+// park, or max_retries deliveries without an ack — a delivery unacknowledged after
+// message_timeout_ms counts as a failed one). Each emitter's ContiguousAckTracker gives its
+// checkpoint; the pool's is the lowest of them. The leader worker writes it, coalesced.
+// At-least-once: nothing at or below the checkpoint is outstanding, and everything above it is
+// delivered again after a failover or restart. Per stream, events are handed out in position
+// order (one emitter per stream); a retried event is handed out again before newer ones.
+// Idle emitters sleep on the store's live tail (LocalStore::wait_for_position), not a poll.
+//
+// Thread-safety: every public method may be called from any thread. ConsumerSink callbacks run
+// with the pool's mutex held: sinks must not call back into the pool from them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reckon/store.h"
+#include "subscriptions/selector.h"
+#include "subscriptions_runtime/checkpoint_tracker.h"
+#include "subscriptions_runtime/delivery_observer.h"
+
+namespace reckon::subscriptions_runtime {
+
+enum class NackAction { kRetry, kSkip, kPark };
+
+// A consumer as the pool sees it (the gRPC Consume call, or a test double).
+class ConsumerSink {
+ public:
+  virtual ~ConsumerSink() = default;
+  // One delivery (attempt 1 = first); queue it, do not block.
+  virtual void deliver(const Event& event, uint32_t attempt) = 0;
+  // The pool stopped serving this consumer: tell it to attach again (at `leader_address` when
+  // not empty) and end. No call follows.
+  virtual void end(const std::string& leader_address, const std::string& reason) = 0;
+};
+
+struct PoolContext {
+  LocalStore* store = nullptr;
+  std::string store_id;
+  DeliveryObserver* observer = nullptr;  // may be null
+  // False as soon as this node stops leading: emitters then hand nothing out.
+  std::shared_ptr<std::atomic<bool>> leading;
+};
+
+class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
+ public:
+  EmitterPool(Subscription subscription, PoolContext context);
+  ~EmitterPool();
+
+  Status start();
+  // Stops the emitters (joined on return) and ends every consumer with `leader_address`.
+  void stop(const std::string& leader_address, const std::string& reason);
+
+  // Returns the consumer id; max_in_flight 0 = the subscription's setting.
+  Result<uint64_t> attach(ConsumerSink* sink, uint32_t max_in_flight);
+  // The consumer left: what it had in flight is delivered again (to others, or to it later).
+  void detach(uint64_t consumer);
+  void ack(uint64_t consumer, const std::vector<Position>& positions);
+  void nack(uint64_t consumer, const std::vector<Position>& positions, NackAction action,
+            const std::string& reason);
+  // Delivers parked events again; each is unparked once handled. Returns how many were queued.
+  Result<uint64_t> replay_parked(const std::vector<Position>& positions);
+
+  Position checkpoint();
+  const Subscription& subscription() const { return subscription_; }
+  size_t consumers();
+
+ private:
+  enum class State { kWaiting, kInFlight, kParking };
+  struct Pending {
+    size_t emitter = 0;
+    Event event;
+    uint32_t attempts = 0;
+    bool replay = false;  // a parked event delivered again: unparked when handled
+    State state = State::kWaiting;
+    uint64_t consumer = 0;
+    std::chrono::steady_clock::time_point deadline{};
+    std::string reason;  // why it is being parked
+  };
+  struct Consumer {
+    uint64_t id;
+    ConsumerSink* sink;
+    uint32_t in_flight = 0;
+    uint32_t max_in_flight = 1;
+  };
+  struct Emitter {
+    explicit Emitter(Position checkpoint) : tracker(checkpoint), cursor(checkpoint + 1) {}
+    ContiguousAckTracker tracker;
+    Position cursor;             // next position to examine
+    size_t waiting = 0;          // entries of pending_ of this emitter in State::kWaiting
+    std::vector<Position> unpark;  // replayed events handled: remove from the parked list
+    bool caught_up = false;
+    std::atomic<bool> tail_moved{false};
+    std::thread thread;
+  };
+
+  void run(size_t index);
+  bool read_batch_unlocked(size_t index, std::unique_lock<std::mutex>& lock);
+  bool dispatch_locked(size_t index);
+  void expire_locked(size_t index, std::chrono::steady_clock::time_point now);
+  bool write_parked_unlocked(size_t index, std::unique_lock<std::mutex>& lock);
+  bool send_locked(Pending& p, Position position);
+  void handled_locked(Position position, bool acked);
+  void retry_or_park_locked(Pending& p, const std::string& reason);
+  void set_state_locked(Pending& p, State state);
+  void release_consumer_locked(Pending& p);
+  Consumer* consumer_locked(uint64_t id);
+
+  const Subscription subscription_;
+  PoolContext ctx_;
+  subscriptions::SelectorMatcher matcher_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool started_ = false;
+  uint64_t generation_ = 0;  // bumped by every consumer action: wakes idle emitters
+  std::vector<std::unique_ptr<Emitter>> emitters_;
+  std::map<Position, Pending> pending_;  // every outstanding event, by position
+  std::vector<Consumer> consumers_;      // attach order
+  uint64_t next_consumer_ = 1;
+  uint64_t round_robin_ = 0;
+};
+
+}  // namespace reckon::subscriptions_runtime
