@@ -10,6 +10,7 @@ v1::ClusterStatus cluster_status(const ServerConfig& config, ServedStore& store,
   st.set_store(store.config.store_id);
   st.set_mode(store.config.mode);
   st.set_last_position(stats.last_position);
+  st.set_digest(stats.digest);
   Replication* replication = store.store->replication();
   if (replication == nullptr) {
     // Not replicated (an embedded store served directly): its own leader.
