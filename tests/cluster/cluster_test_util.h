@@ -6,12 +6,14 @@
 //
 // Header-only; test code only. Thread-safety: the cluster belongs to the test's main thread
 // (nodes die with the thread that started them: see ServerProcess); clients it hands out may
-// be used from any thread.
+// be used from any thread. RECKON_CLUSTER_LOGS=1 prints every node's log tail after each test
+// (always printed when the test failed).
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -60,7 +62,7 @@ class TestCluster {
   explicit TestCluster(std::vector<std::string> extra_args = {}) : extra_args_(std::move(extra_args)) {}
   ~TestCluster() {
     // Logs of a failed test help more than anything else: print each node's tail.
-    if (::testing::Test::HasFailure()) {
+    if (::testing::Test::HasFailure() || std::getenv("RECKON_CLUSTER_LOGS") != nullptr) {
       for (auto& [id, n] : nodes_) {
         std::cerr << "---- node " << id << " log tail:\n" << n.process->log_tail(2500) << "\n";
       }
