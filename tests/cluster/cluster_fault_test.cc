@@ -151,7 +151,7 @@ TEST(ClusterFault, ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime) {
       if (uint64_t leader = cluster.agreed_leader(); leader != 0) victim = leader;
     }
     const bool was_leader = cluster.agreed_leader() == victim;
-    cluster.node(victim).process->kill9();
+    cluster.kill9(victim);
     ++kills;
     const auto killed_at = Clock::now();
     ASSERT_TRUE(wait_until([&] { return log.first_started_after(killed_at).has_value(); }, milliseconds(15'000)))
@@ -161,7 +161,7 @@ TEST(ClusterFault, ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime) {
     // Stay down for a while under load, then come back on the same data dir and ports.
     const auto down = milliseconds(200 + rng() % 1300);
     std::this_thread::sleep_for(down);  // the fault schedule itself, not a wait for a state
-    Status restarted = cluster.node(victim).process->start();
+    Status restarted = cluster.restart(victim);
     ASSERT_TRUE(restarted.is_ok()) << "node " << victim << ": " << restarted.to_string();
     // Back means caught up: a node still replaying is as good as down for the next kill.
     uint64_t target = 0;
@@ -244,7 +244,9 @@ TEST(ClusterFault, ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime) {
 //   answered Unavailable "replica is behind the Raft snapshot (applied 7806 < 8194) and no
 //   catch-up is set" (the server never calls ReplicatedLog::set_catch_up), and the node stayed
 //   a follower whose commit index grew while its applied index never moved, logging nothing;
-// - here (threshold 64, trailing 16) the follower caught up only after a ~10 s stall.
+// - here (threshold 64, trailing 16) no restore runs on the follower, and it catches up only
+//   after a stall of 5 or 10 s, i.e. one or two install_snapshot_timeouts (a healthy restart
+//   converges in ~0.4 s, see ClusterFailover): the InstallSnapshot goes unanswered.
 TEST(ClusterFault, DISABLED_FollowerRestartedBehindTheLeadersSnapshotCatchesUp) {
   TestCluster cluster({"--snapshot-threshold", "64", "--snapshot-trailing", "16"});
   ASSERT_TRUE(cluster.start(3).is_ok());
@@ -255,15 +257,15 @@ TEST(ClusterFault, DISABLED_FollowerRestartedBehindTheLeadersSnapshotCatchesUp) 
     ASSERT_TRUE(client->append("before", kExpectAny, {make_event_with_id(Uuid::v7(), "Before")}).is_ok());
   }
   const uint64_t follower = leader == 1 ? 2 : 1;
-  cluster.node(follower).process->kill9();
+  cluster.kill9(follower);
   for (int k = 0; k < 300; ++k) {
     auto r = client->append("while-down-" + std::to_string(k % 5), kExpectAny, {make_event_with_id(Uuid::v7(), "Down")});
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
   }
-  ASSERT_TRUE(cluster.node(follower).process->start().is_ok());
+  ASSERT_TRUE(cluster.restart(follower).is_ok());
   const auto restarted_at = Clock::now();
-  auto common = cluster.wait_for_convergence(milliseconds(5'000));
-  ASSERT_TRUE(common.has_value()) << "the restarted follower did not catch up within 5 s";
+  auto common = cluster.wait_for_convergence(milliseconds(3'000));
+  ASSERT_TRUE(common.has_value()) << "the restarted follower did not catch up within 3 s";
   std::cout << "[ snapshot catch-up ] " << ms_since(restarted_at) << " ms\n";
   EXPECT_EQ(common->last_position, 320u);
 }

@@ -91,6 +91,15 @@ class TestCluster {
   }
 
   ClusterNode& node(uint64_t id) { return nodes_.at(id); }
+
+  // Crash (SIGKILL) and restart node `id` on its data dir and ports. The status client of a
+  // restarted node is replaced: a gRPC channel that saw the old process die stays in
+  // reconnect backoff and would report the new one unreachable for a while.
+  void kill9(uint64_t id) { node(id).process->kill9(); }
+  Status restart(uint64_t id) {
+    status_clients_.erase(id);
+    return node(id).process->start();
+  }
   std::vector<uint64_t> ids() const {
     std::vector<uint64_t> out;
     for (const auto& [id, n] : nodes_) out.push_back(id);
