@@ -431,6 +431,10 @@ class GrpcClient final : public Client {
       args.SetMaxSendMessageSize(64 << 20);
       args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      // gRPC shares subchannels process-wide by default: a new client would inherit another
+      // client's reconnect backoff to a node that died and is back, and fail with "connection
+      // refused" for seconds while the node serves. Each client keeps its own connections.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       slot = std::make_shared<Stubs>();
       slot->channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
       slot->streams = v1::Streams::NewStub(slot->channel);

@@ -182,31 +182,39 @@ class TestCluster {
   // the applied index has caught up with the commit index. Returns the common status.
   std::optional<ClusterStatus> wait_for_convergence(milliseconds timeout = milliseconds(20'000)) {
     std::optional<ClusterStatus> common;
+    // Why it has not converged yet, each change with its time: printed when it took long.
+    const auto started = Clock::now();
+    std::string why, history;
+    auto note = [&](std::string reason) {
+      if (reason != why) history += "  +" + std::to_string(ms_since(started)) + " ms: " + reason + "\n";
+      why = std::move(reason);
+      return false;
+    };
+    auto describe = [](uint64_t id, const ClusterStatus& st) {
+      return "node " + std::to_string(id) + " " + st.role + " term " + std::to_string(st.term) + " leader " +
+             std::to_string(st.leader_id) + " commit " + std::to_string(st.commit_index) + " applied " +
+             std::to_string(st.applied_index) + " last_position " + std::to_string(st.last_position);
+    };
     wait_until([&] {
       common.reset();
+      uint64_t first = 0;
       for (uint64_t id : running_ids()) {
         auto st = status_of(id);
-        if (!st || st->applied_index < st->commit_index) return false;
+        if (!st) return note("node " + std::to_string(id) + ": " + st.status().to_string());
+        if (st->applied_index < st->commit_index) return note(describe(id, *st) + " (applying)");
         if (!common) {
           common = *st;
+          first = id;
         } else if (st->last_position != common->last_position ||
                    st->applied_index != common->applied_index || st->digest != common->digest) {
-          return false;
+          return note(describe(first, *common) + " / " + describe(id, *st));
         }
       }
       return common.has_value();
     }, timeout, milliseconds(50));
-    if (!common) {
-      for (uint64_t id : running_ids()) {
-        auto st = status_of(id);
-        std::cerr << "node " << id << ": "
-                  << (st ? "last_position " + std::to_string(st->last_position) + " applied " +
-                               std::to_string(st->applied_index) + " commit " +
-                               std::to_string(st->commit_index) + " digest " + std::to_string(st->digest) +
-                               " role " + st->role
-                         : st.status().to_string())
-                  << "\n";
-      }
+    if (!common || ms_since(started) > 2'000) {
+      std::cerr << (common ? "converged slowly" : "did not converge") << " (" << ms_since(started) << " ms):\n"
+                << history;
     }
     return common;
   }
