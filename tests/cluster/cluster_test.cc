@@ -298,8 +298,13 @@ TEST(ClusterMembership, JoinCatchUpPromoteRemoveAndTransferLeadership) {
   ASSERT_TRUE(four.has_value());
   EXPECT_FALSE(four->voter);
 
-  // Promote: it votes.
-  Status promoted = client->promote_member(4);
+  // Promote: it votes. The client's first endpoint is dead: the change was not sent there, so
+  // the client moves on (to a follower, which sends it to the leader).
+  auto dead = pick_free_port();
+  ASSERT_TRUE(dead.is_ok());
+  auto membership_client = TestCluster::client_of(
+      {"127.0.0.1:" + std::to_string(*dead), cluster.node(leader == 1 ? 2 : 1).address()}, 6, 10'000);
+  Status promoted = membership_client->promote_member(4);
   ASSERT_TRUE(promoted.is_ok()) << promoted.to_string();
   ASSERT_TRUE(wait_until([&] {
     for (uint64_t id : cluster.ids()) {
