@@ -56,6 +56,7 @@ struct ClusterStatus {
   std::string mode;  // single | cluster
   Position last_position = 0;
   bool is_active = false;  // this node runs the persistent-subscription emitter pools
+  uint64_t digest = 0;  // of the applied state: replicas at one applied_index hold the same
 };
 
 // A persistent subscription consumer (the server keeps the checkpoint). consume() attaches to
@@ -134,6 +135,21 @@ class Client : public Store {
 
   virtual Result<ClusterStatus> cluster_status() = 0;
   virtual Result<std::vector<std::string>> list_stores() = 0;
+
+  // ---- Membership (cluster mode; run by the leader, NotLeader answers are followed) ----
+  // None of these may be blindly retried: after a lost answer a second AddMember fails with
+  // AlreadyExists, a second RemoveMember with NotFound, and a second transfer may move the
+  // leadership again. A call is therefore re-sent only when the server certainly did not run
+  // it: after NotLeader, and when no connection to the endpoint could be made (nothing was
+  // sent). Any other failure (Unavailable after sending, Timeout) is returned as it is: look
+  // at cluster_status() before trying again.
+  //
+  // Adds node `node_id` (started with --join) at its Raft address; it replicates without
+  // voting until promoted.
+  virtual Status add_member(uint64_t node_id, const std::string& raft_address) = 0;
+  virtual Status promote_member(uint64_t node_id) = 0;  // makes a member a voter
+  virtual Status remove_member(uint64_t node_id) = 0;
+  virtual Status transfer_leadership(uint64_t node_id) = 0;  // 0 = the most up-to-date voter
 
   // Streams a stream read to `visitor` batch by batch (nothing is buffered beyond one batch);
   // max_count 0 = to the end. The visitor returns false to stop.

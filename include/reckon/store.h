@@ -27,6 +27,7 @@ namespace reckon {
 struct StoreStats {
   uint64_t applied_index = 0;
   Position last_position = 0;
+  uint64_t digest = 0;           // of the applied state; equal on replicas at one applied_index
   uint64_t commits = 0;          // synced writes since open
   uint64_t commands = 0;         // commands applied since open
   uint64_t live_data_bytes = 0;  // RocksDB estimate

@@ -423,7 +423,24 @@ class GrpcClient final : public Client {
     out.mode = resp.mode();
     out.last_position = resp.last_position();
     out.is_active = resp.is_active();
+    out.digest = resp.digest();
     return out;
+  }
+
+  // ---- Membership ----
+  Status add_member(uint64_t node_id, const std::string& raft_address) override {
+    v1::MembershipRequest req = membership_request(node_id);
+    req.set_raft_address(raft_address);
+    return membership(&v1::Cluster::Stub::AddMember, req);
+  }
+  Status promote_member(uint64_t node_id) override {
+    return membership(&v1::Cluster::Stub::PromoteMember, membership_request(node_id));
+  }
+  Status remove_member(uint64_t node_id) override {
+    return membership(&v1::Cluster::Stub::RemoveMember, membership_request(node_id));
+  }
+  Status transfer_leadership(uint64_t node_id) override {
+    return membership(&v1::Cluster::Stub::TransferLeadership, membership_request(node_id));
   }
 
   Status subscribe(const SubscribeOptions& o,
@@ -515,6 +532,10 @@ class GrpcClient final : public Client {
       args.SetMaxSendMessageSize(64 << 20);
       args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+      // gRPC shares subchannels process-wide by default: a new client would inherit another
+      // client's reconnect backoff to a node that died and is back, and fail with "connection
+      // refused" for seconds while the node serves. Each client keeps its own connections.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       slot = std::make_shared<Stubs>();
       slot->channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
       slot->streams = v1::Streams::NewStub(slot->channel);
@@ -597,6 +618,44 @@ class GrpcClient final : public Client {
     return call(safe_to_retry, [&](Stubs& s, grpc::ClientContext& ctx) {
       return (s.streams.get()->*method)(&ctx, req, &resp);
     });
+  }
+
+  v1::MembershipRequest membership_request(uint64_t node_id) const {
+    v1::MembershipRequest req;
+    req.set_store(options_.store);
+    req.set_node_id(node_id);
+    return req;
+  }
+
+  // A membership change is sent at most once per endpoint attempt and re-sent only when the
+  // server did not run it (see client.h): NotLeader, or no connection at all. The channel is
+  // connected before the request goes out, so a transport Unavailable here means "not sent";
+  // an Unavailable or Timeout once sent is final.
+  Status membership(grpc::Status (v1::Cluster::Stub::*method)(grpc::ClientContext*,
+                                                              const v1::MembershipRequest&, v1::Empty*),
+                    const v1::MembershipRequest& req) {
+    int64_t backoff = options_.initial_backoff_ms;
+    Status last;
+    for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
+      auto stubs = current_stubs();
+      const auto connect_by = std::chrono::system_clock::now() +
+                              std::chrono::milliseconds(std::min<int64_t>(options_.timeout_ms, 2'000));
+      if (!stubs->channel->WaitForConnected(connect_by)) {
+        last = Status::unavailable("cannot connect to " + current_endpoint() + " (request not sent)");
+        rotate_endpoint();
+        std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+        backoff = std::min(backoff * 2, options_.max_backoff_ms);
+        continue;
+      }
+      grpc::ClientContext ctx;
+      ctx.set_deadline(deadline());
+      v1::Empty resp;
+      grpc::Status gs = (stubs->cluster.get()->*method)(&ctx, req, &resp);
+      last = wire::from_grpc(gs, ctx.GetServerTrailingMetadata());  // trailers exist only now
+      if (last.is_ok()) return last;
+      if (!retry_after(last, /*safe_to_retry=*/false, backoff)) return last;
+    }
+    return last;
   }
 
   template <typename Req, typename Resp>

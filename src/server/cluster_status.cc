@@ -11,6 +11,7 @@ v1::ClusterStatus cluster_status(const ServerConfig& config, ServedStore& store,
   st.set_mode(store.config.mode);
   st.set_last_position(stats.last_position);
   st.set_is_active(store.leader_worker && store.leader_worker->is_active());
+  st.set_digest(stats.digest);
   Replication* replication = store.store->replication();
   if (replication == nullptr) {
     // Not replicated (an embedded store served directly): its own leader.

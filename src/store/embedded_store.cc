@@ -304,6 +304,7 @@ class EmbeddedStore final : public LocalStore {
     const auto& st = machine_.committed();  // racy read of plain integers: for display only
     s.applied_index = st.applied_index;
     s.last_position = st.last_position;
+    s.digest = st.digest;
     s.commits = log_->commits();
     s.commands = log_->commands();
     auto* db = db_->db();

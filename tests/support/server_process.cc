@@ -219,6 +219,19 @@ Status ServerProcess::wait_healthy(std::chrono::milliseconds deadline) {
                                          "); log:\n" + log_tail());
 }
 
+Status ServerProcess::reserve_ports() {
+  while (grpc_port_ == 0) {
+    auto g = pick_free_port();
+    if (!g) return g.status();
+    auto h = pick_free_port();
+    if (!h) return h.status();
+    if (*g == *h) continue;
+    grpc_port_ = *g;
+    http_port_ = *h;
+  }
+  return Status::ok();
+}
+
 Status ServerProcess::start(std::chrono::milliseconds deadline) {
   if (running()) return Status::invalid_argument("reckond is already running");
   bool fresh_ports = grpc_port_ == 0;

@@ -6,6 +6,13 @@
 // with stdout/stderr appended to DIR/reckond.log, and polls `GET /health` on the HTTP port until
 // it answers 200 (deadline 20 s) or the child exits. restart() keeps the data dir and the ports,
 // so clients created before it keep working. The destructor always SIGKILLs and reaps the child.
+// Cluster tests reserve_ports() first (every node must know the others' addresses before any
+// starts), pass --raft-listen/--peers (fixed ports) as extra args, and kill9() + start() a node
+// to crash and restart it on the same data dir and ports.
+//
+// Children get PR_SET_PDEATHSIG(SIGKILL): they die with the *thread* that started them, so
+// start nodes from the test's main thread (never from a short-lived helper thread), and a
+// failing or crashing test never leaves a server behind.
 //
 // The binaries' paths come from the compile definitions RECKOND_BIN and RECKON_CLI_BIN of the
 // test target; the inline helpers below read them in the including translation unit.
@@ -31,6 +38,11 @@ class ServerProcess {
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
+  // Picks the gRPC and HTTP ports now (no-op if already picked), so that they can be handed to
+  // other processes before this one starts. A port taken meanwhile fails start().
+  Status reserve_ports();
+  // Replaces the extra arguments of the next start.
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   // Starts the server and waits until it is healthy. Ports are picked on the first start.
   Status start(std::chrono::milliseconds deadline = std::chrono::seconds(20));
   // SIGTERM, wait up to `grace`, then SIGKILL; returns the exit status text ("exited 0",

@@ -10,7 +10,7 @@ namespace reckon::cli {
 
 // append, read, read-all, version, streams, delete, snapshot (commands_streams.cc)
 void add_stream_commands(CLI::App& app, Runner* selected);
-// status (commands_cluster.cc)
+// status, cluster add/promote/remove/transfer (commands_cluster.cc)
 void add_cluster_commands(CLI::App& app, Runner* selected);
 // bench append, bench read (commands_bench.cc)
 void add_bench_commands(CLI::App& app, Runner* selected);

@@ -1,0 +1,274 @@
+// Fault test of a 3-node cluster: concurrent clients append with their own event ids (expected
+// version any, re-sent with the same ids whenever the outcome is unknown, following leaders)
+// while the test kills -9 and restarts one node at a time. After healing, every node must hold
+// every acknowledged append at the position it was acknowledged with, dense positions, gapless
+// stream versions, no event twice, and the same log and state digest as the others.
+//
+// RECKON_FAULT_SECONDS (default 15) sets how long nodes are killed; RECKON_FAULT_SEED replays a
+// schedule of victims and pauses. Raft snapshots are off by default (RECKON_FAULT_SNAPSHOTS=1
+// turns them on): a follower that libraft brings back with an InstallSnapshot needs the bulk
+// catch-up from a peer, which the server does not install yet — see
+// DISABLED_FollowerRestartedBehindTheLeadersSnapshotCatchesUp below.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+
+#include "cluster/cluster_test_util.h"
+
+namespace reckon::testing {
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+struct Acknowledged {
+  std::string stream;
+  std::vector<Uuid> ids;
+  AppendResult result;
+  Clock::time_point started;
+  Clock::time_point acknowledged;
+};
+
+class AckLog {
+ public:
+  void add(Acknowledged a) {
+    std::lock_guard<std::mutex> lock(mu_);
+    acks_.push_back(std::move(a));
+  }
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acks_.size();
+  }
+  // The first acknowledgement of an append sent after `t` (it was committed by a leader
+  // elected after t, if t is when the old leader died).
+  std::optional<Clock::time_point> first_started_after(Clock::time_point t) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<Clock::time_point> first;
+    for (const auto& a : acks_) {
+      if (a.started > t && (!first || a.acknowledged < *first)) first = a.acknowledged;
+    }
+    return first;
+  }
+  std::vector<Acknowledged> all() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acks_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Acknowledged> acks_;
+};
+
+// One client thread: appends 1-3 events to one of `streams` streams until stopped. An append
+// whose outcome is unknown is re-sent with the same ids until acknowledged.
+void run_appender(int index, std::vector<std::string> endpoints, const std::atomic<bool>& stop, AckLog& log,
+                  std::atomic<int>& failures) {
+  auto client = TestCluster::client_of(std::move(endpoints), 4, 2'000);
+  std::mt19937_64 rng(static_cast<uint64_t>(index) * 7919 + 1);
+  int n = 0;
+  while (!stop.load()) {
+    Acknowledged a;
+    a.stream = "fault-" + std::to_string(rng() % 6);
+    std::vector<NewEvent> events;
+    const int count = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < count; ++k) {
+      Uuid id = Uuid::v7();
+      a.ids.push_back(id);
+      events.push_back(make_event_with_id(id, "Faulted", "{\"writer\":" + std::to_string(index) +
+                                                              ",\"n\":" + std::to_string(n++) + "}"));
+    }
+    a.started = Clock::now();
+    const auto give_up = a.started + milliseconds(30'000);
+    while (true) {
+      auto r = client->append(a.stream, kExpectAny, events);
+      if (r) {
+        a.result = *r;
+        a.acknowledged = Clock::now();
+        log.add(std::move(a));
+        break;
+      }
+      const ErrorCode code = r.code();
+      const bool unknown = code == ErrorCode::kUnavailable || code == ErrorCode::kTimeout ||
+                           code == ErrorCode::kNotLeader || code == ErrorCode::kCancelled;
+      if (!unknown || Clock::now() > give_up) {
+        ADD_FAILURE() << "writer " << index << ": append to " << a.stream << " failed: " << r.status().to_string();
+        failures.fetch_add(1);
+        return;
+      }
+      std::this_thread::sleep_for(milliseconds(20));  // retry pacing
+    }
+  }
+}
+
+TEST(ClusterFault, ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime) {
+  const int seconds = env_int("RECKON_FAULT_SECONDS", 15);
+  const uint64_t seed = static_cast<uint64_t>(env_int("RECKON_FAULT_SEED", static_cast<int>(std::random_device{}() & 0x7fffffff)));
+  std::cout << "[ fault ] " << seconds << " s, RECKON_FAULT_SEED=" << seed << "\n";
+  std::mt19937_64 rng(seed);
+
+  std::vector<std::string> args;
+  if (env_int("RECKON_FAULT_SNAPSHOTS", 0) == 0) args = {"--snapshot-threshold", "1000000000"};
+  TestCluster cluster(args);
+  ASSERT_TRUE(cluster.start(3).is_ok());
+  ASSERT_NE(cluster.wait_for_leader(), 0u);
+
+  AckLog log;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  // Writers stop and are joined however the test body ends (an ASSERT returns early).
+  struct StopWriters {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~StopWriters() {
+      stop.store(true);
+      for (auto& t : threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } stop_writers{stop, writers};
+  for (int i = 0; i < 4; ++i) {
+    writers.emplace_back(run_appender, i, cluster.addresses(), std::cref(stop), std::ref(log), std::ref(failures));
+  }
+
+  // The driver runs on this thread: restarted nodes die with the thread that started them.
+  std::vector<int64_t> failovers;
+  int kills = 0;
+  const auto end = Clock::now() + std::chrono::seconds(seconds);
+  for (int round = 0; Clock::now() < end && failures.load() == 0; ++round) {
+    // Let the writers make progress first (liveness: one node down must not stop writes).
+    const size_t before = log.size();
+    ASSERT_TRUE(wait_until([&] { return log.size() >= before + 20; }, milliseconds(15'000)))
+        << "no progress with every node up (round " << round << ")";
+    std::this_thread::sleep_for(milliseconds(rng() % 400));  // random point in the load
+    // Every other round the leader dies; otherwise any node (which may be the leader too).
+    uint64_t victim = 1 + rng() % 3;
+    if (round % 2 == 0) {
+      if (uint64_t leader = cluster.agreed_leader(); leader != 0) victim = leader;
+    }
+    const bool was_leader = cluster.agreed_leader() == victim;
+    cluster.kill9(victim);
+    ++kills;
+    const auto killed_at = Clock::now();
+    ASSERT_TRUE(wait_until([&] { return log.first_started_after(killed_at).has_value(); }, milliseconds(15'000)))
+        << "no acknowledged write after killing node " << victim;
+    if (was_leader) failovers.push_back(std::chrono::duration_cast<milliseconds>(
+                                            *log.first_started_after(killed_at) - killed_at).count());
+    // Stay down for a while under load, then come back on the same data dir and ports.
+    const auto down = milliseconds(200 + rng() % 1300);
+    std::this_thread::sleep_for(down);  // the fault schedule itself, not a wait for a state
+    Status restarted = cluster.restart(victim);
+    ASSERT_TRUE(restarted.is_ok()) << "node " << victim << ": " << restarted.to_string();
+    // Back means caught up: a node still replaying is as good as down for the next kill.
+    uint64_t target = 0;
+    for (uint64_t id : cluster.ids()) {
+      if (auto st = cluster.status_of(id); st && id != victim) target = std::max(target, st->commit_index);
+    }
+    const bool caught_up = wait_until([&] {
+      auto st = cluster.status_of(victim);
+      return st && st->applied_index >= target;
+    }, milliseconds(15'000));
+    if (!caught_up) {
+      for (uint64_t id : cluster.ids()) {
+        auto st = cluster.status_of(id);
+        std::cerr << "node " << id << ": "
+                  << (st ? st->role + " term " + std::to_string(st->term) + " leader " + std::to_string(st->leader_id) +
+                               " commit " + std::to_string(st->commit_index) + " applied " +
+                               std::to_string(st->applied_index) + " last_position " +
+                               std::to_string(st->last_position)
+                         : st.status().to_string())
+                  << "\n";
+      }
+    }
+    ASSERT_TRUE(caught_up) << "node " << victim << " did not catch up to " << target << " after its restart";
+  }
+  stop.store(true);
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  std::sort(failovers.begin(), failovers.end());
+  std::cout << "[ fault ] " << kills << " kills, " << log.size() << " acknowledged appends; leader failovers (ms):";
+  for (int64_t f : failovers) std::cout << " " << f;
+  std::cout << "\n";
+
+  // Heal: everything up, one more write through the leader, then convergence.
+  ASSERT_NE(cluster.wait_for_leader(), 0u);
+  auto client = TestCluster::client_of(cluster.addresses(), 6, 3'000);
+  ASSERT_TRUE(client->append("fault-final", kExpectNoStream, {make_event_with_id(Uuid::v7(), "Final")}).is_ok());
+  auto common = cluster.wait_for_convergence();
+  ASSERT_TRUE(common.has_value()) << "nodes did not converge";
+
+  const auto acks = log.all();
+  std::vector<Uuid> reference;  // event ids by position, from the first node
+  for (uint64_t id : cluster.ids()) {
+    auto events = cluster.read_everything(id);
+    ASSERT_TRUE(events.is_ok()) << "node " << id << ": " << events.status().to_string();
+    ASSERT_EQ(events->size(), common->last_position) << "node " << id;
+    std::map<std::string, int64_t> next_version;
+    std::set<Uuid> seen;
+    std::vector<Uuid> ids;
+    for (size_t i = 0; i < events->size(); ++i) {
+      const Event& e = (*events)[i];
+      ASSERT_EQ(e.position, i + 1) << "node " << id << ": positions not dense";
+      ASSERT_EQ(e.version, next_version[e.stream_id]++) << "node " << id << ": gap in " << e.stream_id;
+      ASSERT_TRUE(seen.insert(e.event_id).second) << "node " << id << ": event at " << e.position << " twice";
+      ids.push_back(e.event_id);
+    }
+    for (const auto& a : acks) {
+      for (size_t k = 0; k < a.ids.size(); ++k) {
+        const Position p = a.result.first_position + k;
+        ASSERT_TRUE(p >= 1 && p <= events->size()) << "node " << id << ": acknowledged position " << p << " missing";
+        const Event& e = (*events)[p - 1];
+        ASSERT_EQ(e.event_id, a.ids[k]) << "node " << id << ": acknowledged event not at position " << p;
+        ASSERT_EQ(e.stream_id, a.stream);
+        ASSERT_EQ(e.version, a.result.first_version + static_cast<int64_t>(k));
+      }
+    }
+    if (reference.empty()) {
+      reference = ids;
+    } else {
+      ASSERT_TRUE(ids == reference) << "node " << id << " holds a different log";
+    }
+  }
+}
+
+// A follower that was down while the leader took snapshots and dropped the log behind them
+// comes back through an InstallSnapshot (fetching what it lacks from a peer) within seconds.
+// DISABLED until the bulk catch-up is wired into the server. Seen on this branch:
+// - with snapshots on in ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime (defaults:
+//   threshold 8192, trailing 65536), a restarted follower got an InstallSnapshot, restore_state()
+//   answered Unavailable "replica is behind the Raft snapshot (applied 7806 < 8194) and no
+//   catch-up is set" (the server never calls ReplicatedLog::set_catch_up), and the node stayed
+//   a follower whose commit index grew while its applied index never moved, logging nothing;
+// - here (threshold 64, trailing 16) no restore runs on the follower, and it catches up only
+//   after a stall of 5 or 10 s, i.e. one or two install_snapshot_timeouts (a healthy restart
+//   converges in ~0.4 s, see ClusterFailover): the InstallSnapshot goes unanswered.
+TEST(ClusterFault, DISABLED_FollowerRestartedBehindTheLeadersSnapshotCatchesUp) {
+  TestCluster cluster({"--snapshot-threshold", "64", "--snapshot-trailing", "16"});
+  ASSERT_TRUE(cluster.start(3).is_ok());
+  const uint64_t leader = cluster.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  auto client = TestCluster::client_of(cluster.addresses(), 6, 3'000);
+  for (int k = 0; k < 20; ++k) {
+    ASSERT_TRUE(client->append("before", kExpectAny, {make_event_with_id(Uuid::v7(), "Before")}).is_ok());
+  }
+  const uint64_t follower = leader == 1 ? 2 : 1;
+  cluster.kill9(follower);
+  for (int k = 0; k < 300; ++k) {
+    auto r = client->append("while-down-" + std::to_string(k % 5), kExpectAny, {make_event_with_id(Uuid::v7(), "Down")});
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+  ASSERT_TRUE(cluster.restart(follower).is_ok());
+  const auto restarted_at = Clock::now();
+  auto common = cluster.wait_for_convergence(milliseconds(3'000));
+  ASSERT_TRUE(common.has_value()) << "the restarted follower did not catch up within 3 s";
+  std::cout << "[ snapshot catch-up ] " << ms_since(restarted_at) << " ms\n";
+  EXPECT_EQ(common->last_position, 320u);
+}
+
+}  // namespace
+}  // namespace reckon::testing
