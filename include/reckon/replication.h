@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +81,16 @@ struct LeadershipChange {
   bool is_leader = false;             // this node leads and accepts writes
 };
 
+// One bulk-catch-up export: a consistent view of a replica's committed state, cut into chunks
+// (opaque bytes) read one at a time. Holds a RocksDB snapshot until destroyed; the store must
+// outlive it. One thread at a time.
+class StateExport {
+ public:
+  virtual ~StateExport() = default;
+  // The next chunk; nullopt after the last one.
+  virtual Result<std::optional<std::string>> next() = 0;
+};
+
 // What a replicated store offers beyond reckon::Store. Callbacks run on the Raft loop thread
 // and must not block.
 class Replication {
@@ -103,10 +115,22 @@ class Replication {
   virtual void promote_member(uint64_t id, std::function<void(Status)> done) = 0;
   virtual void remove_member(uint64_t id, std::function<void(Status)> done) = 0;
   virtual void transfer_leadership(uint64_t id, std::function<void(Status)> done) = 0;  // 0 = best
-  // The sending side of a bulk catch-up: streams this replica's committed state (one
-  // consistent snapshot) with the events after `after_position` into `sink`, on the calling
-  // thread. Unavailable while this replica is catching up itself.
-  virtual Status export_state(uint64_t after_position, const StateChunkSink& sink) = 0;
+  // The sending side of a bulk catch-up: this replica's committed state (one consistent
+  // snapshot) with the events after `after_position`. Its first next() is Unavailable while
+  // this replica is catching up itself.
+  virtual Result<std::unique_ptr<StateExport>> open_state_export(uint64_t after_position) = 0;
+  // The same, every chunk into `sink` on the calling thread.
+  Status export_state(uint64_t after_position, const StateChunkSink& sink) {
+    auto exp = open_state_export(after_position);
+    if (!exp.is_ok()) return exp.status();
+    while (true) {
+      auto chunk = (*exp)->next();
+      if (!chunk.is_ok()) return chunk.status();
+      if (!*chunk) return Status::ok();
+      Status s = sink(**chunk);
+      if (!s.is_ok()) return s;
+    }
+  }
 };
 
 }  // namespace reckon

@@ -89,6 +89,7 @@ class GrpcServer {
   v1::Cluster::AsyncService cluster_service_;
   v1::Subscriptions::AsyncService subscriptions_service_;
   v1::AppendSessions::AsyncService append_sessions_service_;
+  v1::Replication::AsyncService replication_service_;
   std::vector<std::function<void(grpc::ServerCompletionQueue*)>> arms_;
   std::vector<std::function<void()>> shutdown_hooks_;
   std::unique_ptr<grpc::Server> server_;
@@ -104,5 +105,6 @@ void register_snapshots_service(GrpcServer& server, v1::Snapshots::AsyncService&
 void register_cluster_service(GrpcServer& server, v1::Cluster::AsyncService& service);
 void register_subscriptions_service(GrpcServer& server, v1::Subscriptions::AsyncService& service);
 void register_append_session_service(GrpcServer& server, v1::AppendSessions::AsyncService& service);
+void register_replication_service(GrpcServer& server, v1::Replication::AsyncService& service);
 
 }  // namespace reckon::server

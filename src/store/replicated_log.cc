@@ -274,13 +274,19 @@ Status ReplicatedLog::bulk_catch_up(const SnapshotPoint& target) {
   return store::bulk_catch_up(machine_.database(), request).status();
 }
 
-Status ReplicatedLog::export_state(uint64_t after_position, const StateChunkSink& sink) {
-  storage::StateExporter exporter(machine_.database(), after_position);
-  while (true) {
-    RECKON_ASSIGN_OR_RETURN(std::optional<std::string> chunk, exporter.next());
-    if (!chunk) return Status::ok();
-    RECKON_RETURN_IF_ERROR(sink(*chunk));
-  }
+namespace {
+class Export final : public StateExport {
+ public:
+  Export(storage::Database& db, uint64_t after) : exporter_(db, after) {}
+  Result<std::optional<std::string>> next() override { return exporter_.next(); }
+
+ private:
+  storage::StateExporter exporter_;
+};
+}  // namespace
+
+Result<std::unique_ptr<StateExport>> ReplicatedLog::open_state_export(uint64_t after_position) {
+  return std::unique_ptr<StateExport>(std::make_unique<Export>(machine_.database(), after_position));
 }
 
 void ReplicatedLog::set_catch_up(CatchUp catch_up) {

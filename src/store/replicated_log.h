@@ -79,7 +79,7 @@ class ReplicatedLog final : public CommandLog,
   void transfer_leadership(uint64_t id, std::function<void(Status)> done) override;
 
   std::map<uint64_t, std::string> member_directory() const override;
-  Status export_state(uint64_t after_position, const StateChunkSink& sink) override;
+  Result<std::unique_ptr<StateExport>> open_state_export(uint64_t after_position) override;
 
   // Replaces the catch-up; the default (with options.fetch_state) is store/bulk_catch_up.
   void set_catch_up(CatchUp catch_up);
