@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -22,6 +23,9 @@ struct BulkCatchUpRequest {
   FetchState fetch;
   std::chrono::milliseconds timeout{300000};
   std::chrono::milliseconds retry_delay{500};
+  // Polled between chunks and while waiting to retry: true ends the catch-up (Cancelled), so
+  // closing the store never waits for the timeout.
+  std::function<bool()> cancelled;
 };
 
 struct BulkCatchUpResult {

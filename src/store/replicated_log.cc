@@ -115,6 +115,7 @@ Result<std::unique_ptr<ReplicatedLog>> ReplicatedLog::open(storage::StateMachine
 
 void ReplicatedLog::close() {
   if (!node_) return;
+  closing_.store(true);
   node_->unsubscribe(own_subscription_);
   (void)node_->stop();  // fails what is pending with Unavailable; logged by the caller's status
   node_.reset();
@@ -271,6 +272,7 @@ Status ReplicatedLog::bulk_catch_up(const SnapshotPoint& target) {
   request.fetch = options_.fetch_state;
   request.timeout = options_.catch_up_timeout;
   request.retry_delay = options_.catch_up_retry_delay;
+  request.cancelled = [this] { return closing_.load(); };
   return store::bulk_catch_up(machine_.database(), request).status();
 }
 

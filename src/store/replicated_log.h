@@ -117,6 +117,7 @@ class ReplicatedLog final : public CommandLog,
   Status failed_;                            // set once a commit failed (fail-stop)
   CatchUp catch_up_;
 
+  std::atomic<bool> closing_{false};  // ends a running catch-up
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commands_{0};
 };

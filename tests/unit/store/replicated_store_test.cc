@@ -149,6 +149,7 @@ struct Cluster {
   // Fault injection: the next transfer fails after this many chunks (-1: none).
   std::atomic<int> cut_after_chunks{-1};
   std::vector<uint64_t> fetched_after;  // guarded by mu
+  std::atomic<bool> peers_unreachable{false};
 
   explicit Cluster(int n) {
     for (uint64_t id = 1; id <= uint64_t(n); ++id) {
@@ -158,6 +159,7 @@ struct Cluster {
   }
   Status fetch(const std::string& address, uint64_t after, const StateChunkSink& sink) {
     fetches++;
+    if (peers_unreachable) return Status::unavailable("unreachable (injected)");
     LocalStore* peer = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -374,6 +376,30 @@ TEST(ReplicatedStore, ATransferCutMidwayIsResumedAfterTheEventsAlreadyReceived) 
   EXPECT_EQ(c.fetched_after[0], 100u);  // what it held when it went down
   EXPECT_GT(c.fetched_after[1], c.fetched_after[0]);  // resumed, not restarted
   EXPECT_LT(c.fetched_after[1], held);
+}
+
+TEST(ReplicatedStore, ClosingAStoreEndsARunningCatchUpAndARestartFinishesIt) {
+  Cluster c(3);
+  c.snapshot_threshold = 64;
+  c.snapshot_trailing = 16;
+  for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(c.start(id).is_ok());
+  uint64_t leader = 0;
+  ASSERT_TRUE(wait_for([&] { return (leader = c.leader()) != 0; }));
+  const uint64_t behind = leader == 1 ? 2 : 1;
+  write_history(*c.nodes[leader], 100, 0);
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }));
+  c.stop(behind);
+  write_history(*c.nodes[leader], 3000, 1);
+  c.peers_unreachable = true;
+  ASSERT_TRUE(c.start(behind).is_ok());
+  ASSERT_TRUE(wait_for([&] { return c.fetches.load() >= 2; }));  // retrying (timeout 20 s)
+  const auto closing = std::chrono::steady_clock::now();
+  c.stop(behind);
+  EXPECT_LT(std::chrono::steady_clock::now() - closing, 5s);
+  c.peers_unreachable = false;
+  ASSERT_TRUE(c.start(behind).is_ok());
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }, 60s));
+  expect_same_state(*c.nodes[leader], *c.nodes[behind]);
 }
 
 TEST(ReplicatedStore, ANewNodeJoinsAsStandbyBulkSyncsAndIsPromoted) {
