@@ -242,8 +242,18 @@ Status ReplicatedLog::restore_state(std::string_view bytes) {
   }
   SnapshotPoint wanted = target;
   wanted.applied_index = std::max(target.applied_index, st.applied_index);
-  RECKON_RETURN_IF_ERROR(catch_up(wanted));
-  RECKON_RETURN_IF_ERROR(machine_.load());  // also drops the cached heads of the old state
+  Status fetched = catch_up(wanted);
+  if (fetched.is_ok()) fetched = machine_.load();  // also drops the cached heads of the old state
+  if (!fetched.is_ok()) {
+    // libraft has already moved past the entries this replica lacks: applying later ones on
+    // the old state would diverge silently, so stop applying (a restart catches up again).
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_.is_ok()) {
+      failed_ = Status::unavailable("replica is behind the Raft snapshot and its catch-up failed "
+                                    "(restart the node): " + fetched.to_string());
+    }
+    return fetched;
+  }
   const storage::SystemState& now = machine_.committed();
   if (machine_.catch_up_pending()) return Status::internal("catch-up returned but did not finish");
   if (now.applied_index < wanted.applied_index) {
