@@ -16,7 +16,8 @@ void register_replication_service(GrpcServer& server, v1::Replication::AsyncServ
         ServedStore* store = find_store(server, call, call.request.store());
         if (!store) return;
         Replication* replication = store->store->replication();
-        if (replication == nullptr) return call.fail(Status::invalid_argument("store is not replicated"));
+        if (replication == nullptr)
+          return call.fail(Status::invalid_argument("store is not replicated"));
         // The export and a one-chunk lookahead (to mark the last message) live with the call.
         struct State {
           std::unique_ptr<StateExport> exp;

@@ -20,8 +20,8 @@ constexpr uint64_t kChunkSeed = 0x7265636b6f6e5354ull;  // "reckonST"
 enum ChunkKind : uint8_t { kHeader = 1, kEvents = 2, kEntries = 3, kEnd = 4 };
 
 // Column families that cannot be derived from events, in the order they are sent.
-constexpr std::array<Cf, 5> kStateCfs = {Cf::kDefault, Cf::kStreams, Cf::kSnapshots, Cf::kSubscriptions,
-                                         Cf::kParked};
+constexpr std::array<Cf, 5> kStateCfs = {Cf::kDefault, Cf::kStreams, Cf::kSnapshots,
+                                         Cf::kSubscriptions, Cf::kParked};
 
 bool is_state_cf(uint8_t cf) {
   for (Cf c : kStateCfs)
@@ -43,7 +43,9 @@ Status bad_chunk(const std::string& why) { return Status::corruption("state tran
 // ---- Exporter ----
 
 StateExporter::StateExporter(Database& db, Position after_position, size_t chunk_bytes)
-    : db_(db), after_(after_position), chunk_bytes_(chunk_bytes == 0 ? 1 : chunk_bytes),
+    : db_(db),
+      after_(after_position),
+      chunk_bytes_(chunk_bytes == 0 ? 1 : chunk_bytes),
       snapshot_(db.db()->GetSnapshot()) {}
 
 StateExporter::~StateExporter() { db_.db()->ReleaseSnapshot(snapshot_); }
@@ -65,7 +67,8 @@ Result<std::optional<std::string>> StateExporter::next() {
     case Phase::kHeader: {
       std::string value;
       auto s = db_.db()->Get(ro, db_.cf(Cf::kDefault), kCatchUpKey, &value);
-      if (s.ok()) return Status::unavailable("this replica is catching up itself; ask another peer");
+      if (s.ok())
+        return Status::unavailable("this replica is catching up itself; ask another peer");
       if (!s.IsNotFound()) return from_rocks(s, "reading catch-up marker");
       s = db_.db()->Get(ro, db_.cf(Cf::kDefault), kStateKey, &value);
       if (!s.IsNotFound()) {
@@ -87,17 +90,20 @@ Result<std::optional<std::string>> StateExporter::next() {
         uint64_t count = 0;
         std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kEvents)));
         for (it->Seek(position_key(next_position_));
-             it->Valid() && next_position_ <= state_.last_position && body.size() < chunk_bytes_; it->Next()) {
+             it->Valid() && next_position_ <= state_.last_position && body.size() < chunk_bytes_;
+             it->Next()) {
           auto key = it->key();
           if (key.size() != 8 || enc::load_u64_be(key.data()) != next_position_) {
-            return Status::corruption("events are not contiguous at position " + std::to_string(next_position_));
+            return Status::corruption("events are not contiguous at position " +
+                                      std::to_string(next_position_));
           }
           enc::put_bytes(body, it->value().ToStringView());
           ++next_position_;
           ++count;
         }
         RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning events"));
-        if (count == 0) return Status::corruption("event " + std::to_string(next_position_) + " is missing");
+        if (count == 0)
+          return Status::corruption("event " + std::to_string(next_position_) + " is missing");
         enc::put_varint(chunk, count);
         chunk += body;
         events_ += count;
@@ -164,7 +170,8 @@ Result<StateImporter> StateImporter::start(Database& db, uint64_t min_applied_in
   StateImporter im(db);
   im.min_applied_index_ = min_applied_index;
   // Events are dense (1..last) and every write keeps them so: the last key is where to resume.
-  std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEvents)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.db()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEvents)));
   it->SeekToLast();
   if (it->Valid()) {
     if (it->key().size() != 8) return Status::corruption("bad event key");
@@ -188,11 +195,20 @@ Status StateImporter::accept(std::string_view chunk) {
     if (kind != kHeader && !header_seen_) return bad_chunk("no header");
     Status st;
     switch (kind) {
-      case kHeader: st = accept_header(body); break;
-      case kEvents: st = accept_events(body); break;
-      case kEntries: st = accept_entries(body); break;
-      case kEnd: st = accept_end(body); break;
-      default: return bad_chunk("unknown chunk kind " + std::to_string(kind));
+      case kHeader:
+        st = accept_header(body);
+        break;
+      case kEvents:
+        st = accept_events(body);
+        break;
+      case kEntries:
+        st = accept_entries(body);
+        break;
+      case kEnd:
+        st = accept_end(body);
+        break;
+      default:
+        return bad_chunk("unknown chunk kind " + std::to_string(kind));
     }
     chain_ = chain(chain_, h);
     return st;
@@ -209,14 +225,17 @@ Status StateImporter::accept_header(std::string_view body) {
   std::string_view rest;
   (void)r.get_raw(r.remaining(), rest);
   RECKON_RETURN_IF_ERROR(decode_state(rest, sender_));
-  if (after != after_) return bad_chunk("the sender starts after " + std::to_string(after) + ", not " + std::to_string(after_));
+  if (after != after_)
+    return bad_chunk("the sender starts after " + std::to_string(after) + ", not " +
+                     std::to_string(after_));
   if (sender_.applied_index < min_applied_index_) {
-    return Status::unavailable("the peer has applied " + std::to_string(sender_.applied_index) + " < " +
-                               std::to_string(min_applied_index_) + " needed");
+    return Status::unavailable("the peer has applied " + std::to_string(sender_.applied_index) +
+                               " < " + std::to_string(min_applied_index_) + " needed");
   }
   if (sender_.last_position < after_) {
     // Events above its state would stay here unapplied: ask a peer that is further on.
-    return Status::unavailable("the peer holds events up to " + std::to_string(sender_.last_position) +
+    return Status::unavailable("the peer holds events up to " +
+                               std::to_string(sender_.last_position) +
                                ", this replica already up to " + std::to_string(after_));
   }
   header_seen_ = true;
@@ -225,8 +244,9 @@ Status StateImporter::accept_header(std::string_view body) {
   // the end chunk commits the sender's state.
   std::string marker;
   enc::put_varint(marker, sender_.applied_index);
-  return from_rocks(db_->db()->Put(rocksdb::WriteOptions(), db_->cf(Cf::kDefault), kCatchUpKey, marker),
-                    "writing catch-up marker");
+  return from_rocks(
+      db_->db()->Put(rocksdb::WriteOptions(), db_->cf(Cf::kDefault), kCatchUpKey, marker),
+      "writing catch-up marker");
 }
 
 Status StateImporter::accept_events(std::string_view body) {
@@ -235,9 +255,11 @@ Status StateImporter::accept_events(std::string_view body) {
   uint64_t first, count;
   if (!r.get_varint(first) || !r.get_varint(count)) return bad_chunk("bad events chunk");
   if (first != next_position_) {
-    return bad_chunk("events start at " + std::to_string(first) + ", expected " + std::to_string(next_position_));
+    return bad_chunk("events start at " + std::to_string(first) + ", expected " +
+                     std::to_string(next_position_));
   }
-  if (count == 0 || first + count - 1 > sender_.last_position) return bad_chunk("events beyond the sender's state");
+  if (count == 0 || first + count - 1 > sender_.last_position)
+    return bad_chunk("events beyond the sender's state");
   rocksdb::WriteBatch batch;
   auto* cf_events = db_->cf(Cf::kEvents);
   auto* cf_stream_index = db_->cf(Cf::kStreamIndex);
@@ -267,7 +289,8 @@ Status StateImporter::accept_events(std::string_view body) {
     batch.Put(cf_ids, uuid_key(v.event_id), pos_key);
   }
   if (!r.empty()) return bad_chunk("trailing bytes in events chunk");
-  RECKON_RETURN_IF_ERROR(from_rocks(db_->db()->Write(rocksdb::WriteOptions(), &batch), "writing events"));
+  RECKON_RETURN_IF_ERROR(
+      from_rocks(db_->db()->Write(rocksdb::WriteOptions(), &batch), "writing events"));
   next_position_ += count;
   events_ += count;
   return Status::ok();
@@ -276,7 +299,8 @@ Status StateImporter::accept_events(std::string_view body) {
 Status StateImporter::clear_state_cfs() {
   rocksdb::WriteBatch batch;
   for (Cf cf : kStateCfs) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(cf)));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(cf)));
     if (cf == Cf::kDefault) {  // a few keys: one by one, keeping the receiver's own
       for (it->SeekToFirst(); it->Valid(); it->Next()) {
         if (!is_local_key(cf, it->key().ToStringView())) batch.Delete(db_->cf(cf), it->key());
@@ -293,28 +317,34 @@ Status StateImporter::clear_state_cfs() {
     }
     RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning state to replace"));
   }
-  RECKON_RETURN_IF_ERROR(from_rocks(db_->db()->Write(rocksdb::WriteOptions(), &batch), "clearing state"));
+  RECKON_RETURN_IF_ERROR(
+      from_rocks(db_->db()->Write(rocksdb::WriteOptions(), &batch), "clearing state"));
   cleared_ = true;
   return Status::ok();
 }
 
 Status StateImporter::accept_entries(std::string_view body) {
-  if (next_position_ != sender_.last_position + 1) return bad_chunk("state entries before the last event");
+  if (next_position_ != sender_.last_position + 1)
+    return bad_chunk("state entries before the last event");
   enc::ByteReader r(body);
   uint8_t cf_byte;
   uint64_t count;
-  if (!r.get_u8(cf_byte) || !is_state_cf(cf_byte) || !r.get_varint(count)) return bad_chunk("bad entries chunk");
+  if (!r.get_u8(cf_byte) || !is_state_cf(cf_byte) || !r.get_varint(count))
+    return bad_chunk("bad entries chunk");
   const Cf cf = static_cast<Cf>(cf_byte);
   rocksdb::WriteBatch batch;
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view key, value;
     if (!r.get_bytes(key) || !r.get_bytes(value)) return bad_chunk("truncated entries chunk");
-    if (is_local_key(cf, key)) return bad_chunk("a transfer cannot set the local key '" + std::string(key) + "'");
-    batch.Put(db_->cf(cf), rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+    if (is_local_key(cf, key))
+      return bad_chunk("a transfer cannot set the local key '" + std::string(key) + "'");
+    batch.Put(db_->cf(cf), rocksdb::Slice(key.data(), key.size()),
+              rocksdb::Slice(value.data(), value.size()));
   }
   if (!r.empty()) return bad_chunk("trailing bytes in entries chunk");
   if (!cleared_) RECKON_RETURN_IF_ERROR(clear_state_cfs());
-  RECKON_RETURN_IF_ERROR(from_rocks(db_->db()->Write(rocksdb::WriteOptions(), &batch), "writing state"));
+  RECKON_RETURN_IF_ERROR(
+      from_rocks(db_->db()->Write(rocksdb::WriteOptions(), &batch), "writing state"));
   entries_ += count;
   return Status::ok();
 }
@@ -325,7 +355,8 @@ Status StateImporter::accept_end(std::string_view body) {
   if (!r.get_varint(events) || !r.get_varint(entries) || !r.get_u64_be(sent_chain) || !r.empty()) {
     return bad_chunk("bad end chunk");
   }
-  if (next_position_ != sender_.last_position + 1) return bad_chunk("the transfer ended before the last event");
+  if (next_position_ != sender_.last_position + 1)
+    return bad_chunk("the transfer ended before the last event");
   if (events != events_ || entries != entries_ || sent_chain != chain_) {
     return bad_chunk("the transfer does not add up (chunks missing or out of order)");
   }

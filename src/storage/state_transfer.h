@@ -39,7 +39,8 @@ class StateExporter {
  public:
   // Events with positions > `after_position` are sent; chunks hold about `chunk_bytes` (one
   // record larger than that travels alone).
-  StateExporter(Database& db, Position after_position, size_t chunk_bytes = kDefaultStateChunkBytes);
+  StateExporter(Database& db, Position after_position,
+                size_t chunk_bytes = kDefaultStateChunkBytes);
   ~StateExporter();
   StateExporter(const StateExporter&) = delete;
   StateExporter& operator=(const StateExporter&) = delete;

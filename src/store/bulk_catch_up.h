@@ -17,9 +17,9 @@
 namespace reckon::store {
 
 struct BulkCatchUpRequest {
-  uint64_t min_applied_index = 0;           // the sender must have applied at least this
-  uint64_t self_id = 0;                     // never asked
-  std::map<uint64_t, std::string> peers;    // node id -> client address
+  uint64_t min_applied_index = 0;         // the sender must have applied at least this
+  uint64_t self_id = 0;                   // never asked
+  std::map<uint64_t, std::string> peers;  // node id -> client address
   FetchState fetch;
   std::chrono::milliseconds timeout{300000};
   std::chrono::milliseconds retry_delay{500};

@@ -45,25 +45,29 @@ TEST(BulkCatchUp, ANodeRestartedBehindTheTruncatedLogCatchesUpOverGrpc) {
   for (int id = 1; id <= 3; ++id) {
     nodes.push_back(std::make_unique<ServerProcess>(
         reckond_bin(), dir.sub("node" + std::to_string(id)),
-        std::vector<std::string>{"--mode", "cluster", "--node-id", std::to_string(id), "--raft-listen",
-                                 raft[id - 1], "--peers", peers, "--snapshot-threshold", "64",
-                                 "--snapshot-trailing", "16"}));
+        std::vector<std::string>{"--mode", "cluster", "--node-id", std::to_string(id),
+                                 "--raft-listen", raft[id - 1], "--peers", peers,
+                                 "--snapshot-threshold", "64", "--snapshot-trailing", "16"}));
     ASSERT_TRUE(nodes.back()->start().is_ok()) << nodes.back()->log_tail();
   }
   auto probe = connect_client(nodes[0]->grpc_address());
   ASSERT_TRUE(probe.is_ok());
   std::string leader_address;
-  ASSERT_TRUE(eventually([&] {
-    auto st = (*probe)->cluster_status();
-    if (st.is_ok()) leader_address = st->leader;
-    return !leader_address.empty();
-  }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto st = (*probe)->cluster_status();
+        if (st.is_ok()) leader_address = st->leader;
+        return !leader_address.empty();
+      },
+      20s));
   auto leader = connect_client(leader_address);
   ASSERT_TRUE(leader.is_ok());
   size_t behind = 0;
   while (nodes[behind]->grpc_address() == leader_address) ++behind;
 
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*leader)->append("acct-" + std::to_string(i), kExpectAny, make_events(10)).is_ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(
+        (*leader)->append("acct-" + std::to_string(i), kExpectAny, make_events(10)).is_ok());
   ASSERT_TRUE(nodes[behind]->stop().is_ok());
   const char* env = std::getenv("RECKON_CATCHUP_EVENTS");  // larger runs measure the rate
   const int kEvents = env ? std::atoi(env) : 3000;
@@ -79,21 +83,27 @@ TEST(BulkCatchUp, ANodeRestartedBehindTheTruncatedLogCatchesUpOverGrpc) {
   ASSERT_TRUE(nodes[behind]->start().is_ok()) << nodes[behind]->log_tail();
   auto follower = connect_client(nodes[behind]->grpc_address());
   ASSERT_TRUE(follower.is_ok());
-  ASSERT_TRUE(eventually([&] {
-    auto st = (*follower)->cluster_status();
-    return st.is_ok() && st->last_position >= target;
-  }, 60s)) << nodes[behind]->log_tail();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - restarted).count();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto st = (*follower)->cluster_status();
+        return st.is_ok() && st->last_position >= target;
+      },
+      60s))
+      << nodes[behind]->log_tail();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - restarted).count();
   std::printf("caught up %d events over gRPC in %.3f s after restart\n", kEvents, secs);
   EXPECT_NE(read_file(nodes[behind]->log_path()).find("caught up from node"), std::string::npos)
       << nodes[behind]->log_tail();
 
   // Reads on the caught-up node (no leader needed) see every event, and later writes apply.
   ASSERT_TRUE((*leader)->append("acct-0", kExpectAny, make_events(5)).is_ok());
-  ASSERT_TRUE(eventually([&] {
-    auto st = (*follower)->cluster_status();
-    return st.is_ok() && st->last_position == target + 5;
-  }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto st = (*follower)->cluster_status();
+        return st.is_ok() && st->last_position == target + 5;
+      },
+      20s));
   ReadAllOptions all;
   all.from_position = target - 100;
   all.max_count = 4096;

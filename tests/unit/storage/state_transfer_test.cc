@@ -43,7 +43,8 @@ struct Replica {
 std::string dump(Database& db) {
   std::string out;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
-    std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf(i))));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db.db()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf(i))));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       out += std::to_string(i) + ":" + it->key().ToString() + "=" + it->value().ToString() + ";";
     }
@@ -58,7 +59,8 @@ std::string append_cmd(const std::string& stream, int n, int salt) {
   for (int i = 0; i < n; ++i) {
     NewEvent e;
     e.event_type = "Type" + std::to_string((salt + i) % 3);
-    e.data = "{\"i\":" + std::to_string(salt * 100 + i) + ",\"pad\":\"" + std::string(200, 'x') + "\"}";
+    e.data =
+        "{\"i\":" + std::to_string(salt * 100 + i) + ",\"pad\":\"" + std::string(200, 'x') + "\"}";
     e.tags = {"tag-" + std::to_string(salt % 4)};
     parts[0].events.push_back(std::move(e));
   }
@@ -85,7 +87,8 @@ std::vector<std::string> history(int appends) {
     if (i == appends / 4) {
       h.push_back(encode_save_snapshot_command(7, Snapshot{"orders-1", 3, "snap", "", 0}));
       h.push_back(encode_save_snapshot_command(7, Snapshot{"orders-2", 2, "snap2", "", 0}));
-      h.push_back(encode_park_command(8, std::string(32, 'a'), {ParkedEvent{2, "bad", 3, 0}, ParkedEvent{3, "bad", 3, 0}}));
+      h.push_back(encode_park_command(8, std::string(32, 'a'),
+                                      {ParkedEvent{2, "bad", 3, 0}, ParkedEvent{3, "bad", 3, 0}}));
     }
     if (i == appends * 3 / 4) {
       StreamMetadata m;
@@ -142,7 +145,8 @@ TEST_F(StateTransferTest, AReplicaBehindEndsWithTheSendersExactStateAndAppliesOn
   EXPECT_EQ(im->resume_after(), receiver_.sm->committed().last_position);
   ASSERT_TRUE(transfer(*im, 4096).is_ok());
   ASSERT_TRUE(im->finished());
-  EXPECT_EQ(im->events_received(), sender_.sm->committed().last_position - receiver_.sm->committed().last_position);
+  EXPECT_EQ(im->events_received(),
+            sender_.sm->committed().last_position - receiver_.sm->committed().last_position);
   EXPECT_EQ(dump(*sender_.db), dump(*receiver_.db));
 
   ASSERT_TRUE(receiver_.sm->load().is_ok());
@@ -241,7 +245,7 @@ TEST_F(StateTransferTest, AChunkOutOfOrderOrMissingIsRefused) {
   ASSERT_TRUE(im.is_ok());
   StateExporter ex(*sender_.db, im->resume_after(), 4096);
   ASSERT_TRUE(im->accept(**ex.next()).is_ok());  // header
-  (void)ex.next();                                // an event chunk lost on the way
+  (void)ex.next();                               // an event chunk lost on the way
   EXPECT_EQ(im->accept(**ex.next()).code(), ErrorCode::kCorruption);
 }
 
