@@ -7,12 +7,25 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reckon/status.h"
 
 namespace reckon {
+
+// Bulk catch-up (docs/CONSENSUS.md "Bulk catch-up"). The chunks are opaque bytes to the
+// transport; a sink error ends the transfer.
+using StateChunkSink = std::function<Status(std::string_view chunk)>;
+// The transport a replica behind a Raft snapshot uses to fetch a peer's state: streams the
+// chunks of the peer at `client_address` (Replication::export_state there, e.g. over gRPC) for
+// events after `after_position` into `sink`, in order. Returns once the peer sent its last
+// chunk, or with the first error.
+using FetchState = std::function<Status(const std::string& client_address, uint64_t after_position,
+                                        const StateChunkSink& sink)>;
 
 struct ReplicationOptions {
   uint64_t node_id = 1;          // > 0, unique in the cluster, never reused
@@ -29,6 +42,14 @@ struct ReplicationOptions {
   unsigned snapshot_trailing = 65536;  // entries kept behind a snapshot for lagging followers
   // Largest command the log takes; 0 = derived from the store's max_append_bytes.
   size_t max_command_bytes = 0;
+
+  // How this replica fetches what it lacks when it is behind a Raft snapshot (a follower
+  // whose log was truncated away, a new node). Unset: such a replica cannot recover.
+  FetchState fetch_state;
+  // A catch-up tries every peer in turn, waits `catch_up_retry_delay` after a round that
+  // failed, and gives up after `catch_up_timeout`.
+  std::chrono::milliseconds catch_up_timeout{300000};
+  std::chrono::milliseconds catch_up_retry_delay{500};
 };
 
 struct ReplicaMember {
@@ -60,6 +81,16 @@ struct LeadershipChange {
   bool is_leader = false;             // this node leads and accepts writes
 };
 
+// One bulk-catch-up export: a consistent view of a replica's committed state, cut into chunks
+// (opaque bytes) read one at a time. Holds a RocksDB snapshot until destroyed; the store must
+// outlive it. One thread at a time.
+class StateExport {
+ public:
+  virtual ~StateExport() = default;
+  // The next chunk; nullopt after the last one.
+  virtual Result<std::optional<std::string>> next() = 0;
+};
+
 // What a replicated store offers beyond reckon::Store. Callbacks run on the Raft loop thread
 // and must not block.
 class Replication {
@@ -84,6 +115,22 @@ class Replication {
   virtual void promote_member(uint64_t id, std::function<void(Status)> done) = 0;
   virtual void remove_member(uint64_t id, std::function<void(Status)> done) = 0;
   virtual void transfer_leadership(uint64_t id, std::function<void(Status)> done) = 0;  // 0 = best
+  // The sending side of a bulk catch-up: this replica's committed state (one consistent
+  // snapshot) with the events after `after_position`. Its first next() is Unavailable while
+  // this replica is catching up itself.
+  virtual Result<std::unique_ptr<StateExport>> open_state_export(uint64_t after_position) = 0;
+  // The same, every chunk into `sink` on the calling thread.
+  Status export_state(uint64_t after_position, const StateChunkSink& sink) {
+    auto exp = open_state_export(after_position);
+    if (!exp.is_ok()) return exp.status();
+    while (true) {
+      auto chunk = (*exp)->next();
+      if (!chunk.is_ok()) return chunk.status();
+      if (!*chunk) return Status::ok();
+      Status s = sink(**chunk);
+      if (!s.is_ok()) return s;
+    }
+  }
 };
 
 }  // namespace reckon

@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "server/state_fetcher.h"
+
 namespace reckon::server {
 namespace {
 
@@ -97,6 +99,8 @@ Result<ReplicationOptions> replication_options(const ServerConfig& server, const
   r.heartbeat_timeout = std::chrono::milliseconds(store.heartbeat_timeout_ms);
   r.snapshot_threshold = static_cast<unsigned>(store.snapshot_threshold);
   r.snapshot_trailing = static_cast<unsigned>(store.snapshot_trailing);
+  // A replica behind a Raft snapshot fetches the store's state from a peer over gRPC.
+  r.fetch_state = grpc_state_fetcher(store.store_id, r.catch_up_timeout);
   if (store.mode == "single") {
     r.initial_members = {{server.node_id, store.raft_listen}};
   } else if (!store.join) {

@@ -25,6 +25,7 @@ void GrpcServer::register_services() {
   register_subscriptions_service(*this, subscriptions_service_);
   register_append_session_service(*this, append_sessions_service_);
   register_persistent_subscriptions_service(*this, persistent_subscriptions_service_);
+  register_replication_service(*this, replication_service_);
 }
 
 Status GrpcServer::start() {
@@ -38,6 +39,7 @@ Status GrpcServer::start() {
   builder.RegisterService(&subscriptions_service_);
   builder.RegisterService(&append_sessions_service_);
   builder.RegisterService(&persistent_subscriptions_service_);
+  builder.RegisterService(&replication_service_);
   // Room for the largest append (limits are enforced by the store with a precise error).
   uint64_t max_append = 0;
   for (const auto& s : config_.stores) max_append = std::max(max_append, s.options.limits.max_append_bytes);

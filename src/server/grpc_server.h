@@ -90,6 +90,7 @@ class GrpcServer {
   v1::Subscriptions::AsyncService subscriptions_service_;
   v1::AppendSessions::AsyncService append_sessions_service_;
   v1::PersistentSubscriptions::AsyncService persistent_subscriptions_service_;
+  v1::Replication::AsyncService replication_service_;
   std::vector<std::function<void(grpc::ServerCompletionQueue*)>> arms_;
   std::vector<std::function<void()>> shutdown_hooks_;
   std::unique_ptr<grpc::Server> server_;
@@ -107,5 +108,6 @@ void register_subscriptions_service(GrpcServer& server, v1::Subscriptions::Async
 void register_append_session_service(GrpcServer& server, v1::AppendSessions::AsyncService& service);
 void register_persistent_subscriptions_service(GrpcServer& server,
                                                v1::PersistentSubscriptions::AsyncService& service);
+void register_replication_service(GrpcServer& server, v1::Replication::AsyncService& service);
 
 }  // namespace reckon::server

@@ -41,6 +41,11 @@ class HeadCache {
   }
 
   size_t size() const { return map_.size(); }
+  // Drops everything: the committed state was replaced underneath (a bulk catch-up).
+  void clear() {
+    map_.clear();
+    order_.clear();
+  }
 
  private:
   size_t capacity_;

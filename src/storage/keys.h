@@ -29,6 +29,9 @@ enum class Cf : int {
 const char* cf_name(Cf cf);
 
 inline constexpr std::string_view kStateKey = "state";
+// Default CF: present while a bulk catch-up replaces the state (storage/state_transfer.h); a
+// store that holds it must catch up again before it applies anything.
+inline constexpr std::string_view kCatchUpKey = "catch_up";
 // Default CF: "member/" u64be(node_id) -> client address (cluster member directory).
 inline constexpr std::string_view kMemberKeyPrefix = "member/";
 

@@ -63,6 +63,10 @@ Status StateMachine::load() {
     RECKON_RETURN_IF_ERROR(from_rocks(s, "reading system state"));
     RECKON_RETURN_IF_ERROR(decode_state(value, state_));
   }
+  s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kDefault), kCatchUpKey, &value);
+  if (!s.IsNotFound()) RECKON_RETURN_IF_ERROR(from_rocks(s, "reading catch-up marker"));
+  catch_up_pending_ = s.ok();
+  heads_.clear();
   members_.clear();
   std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), db_.cf(Cf::kDefault)));
   for (it->Seek(kMemberKeyPrefix); it->Valid() && it->key().starts_with(kMemberKeyPrefix); it->Next()) {

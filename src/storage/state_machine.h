@@ -77,7 +77,8 @@ class StateMachine {
  public:
   StateMachine(Database& db, size_t head_cache_entries);
 
-  // Reads the committed SystemState; call once before the first apply.
+  // Reads the committed SystemState and member directory, and forgets cached heads; call before
+  // the first apply, and again after the storage was replaced underneath (a bulk catch-up).
   Status load();
 
   ApplyBatch begin() const;
@@ -88,6 +89,10 @@ class StateMachine {
   Status commit(ApplyBatch& batch, bool sync);
 
   const SystemState& committed() const { return state_; }
+  // A bulk catch-up (storage/state_transfer.h) started and did not finish: the store holds no
+  // state of the log and must catch up again before it applies anything.
+  bool catch_up_pending() const { return catch_up_pending_; }
+  Database& database() const { return db_; }
   // Cluster member directory (node id -> client address) as committed.
   const std::map<uint64_t, std::string>& members() const { return members_; }
 
@@ -122,6 +127,7 @@ class StateMachine {
   HeadCache heads_;
   SystemState state_;
   std::map<uint64_t, std::string> members_;
+  bool catch_up_pending_ = false;
 };
 
 }  // namespace reckon::storage

@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "core/encoding.h"
+#include "storage/state_transfer.h"
+#include "store/bulk_catch_up.h"
 
 namespace reckon::store {
 namespace {
@@ -59,6 +61,9 @@ ReplicatedLog::ReplicatedLog(storage::StateMachine& machine, ReplicationOptions 
                              std::function<void(Position)> on_commit)
     : machine_(machine), options_(std::move(options)), on_commit_(std::move(on_commit)) {
   members_ = machine_.members();
+  if (options_.fetch_state) {
+    catch_up_ = [this](const SnapshotPoint& target) { return bulk_catch_up(target); };
+  }
 }
 
 ReplicatedLog::~ReplicatedLog() { close(); }
@@ -110,6 +115,7 @@ Result<std::unique_ptr<ReplicatedLog>> ReplicatedLog::open(storage::StateMachine
 
 void ReplicatedLog::close() {
   if (!node_) return;
+  closing_.store(true);
   node_->unsubscribe(own_subscription_);
   (void)node_->stop();  // fails what is pending with Unavailable; logged by the caller's status
   node_.reset();
@@ -144,6 +150,12 @@ Status ReplicatedLog::failed_status() const {
 // ---- State machine (loop thread) ----
 
 std::shared_ptr<void> ReplicatedLog::apply(std::string_view command, uint64_t index) {
+  if (machine_.catch_up_pending()) {
+    // Half-replaced by a catch-up that did not finish: not a state of the log, so nothing may
+    // be applied on it (restore_state resumes the catch-up; a restart does too).
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_.is_ok()) failed_ = Status::unavailable("replica is in the middle of a catch-up; restart it");
+  }
   if (Status f = failed_status(); !f.is_ok()) {
     return std::make_shared<storage::CommandResult>(storage::CommandResult{f, {}});
   }
@@ -205,12 +217,17 @@ Result<std::string> ReplicatedLog::snapshot_state() {
 Status ReplicatedLog::restore_state(std::string_view bytes) {
   RECKON_ASSIGN_OR_RETURN(SnapshotPoint target, decode_snapshot_point(bytes));
   const storage::SystemState& st = machine_.committed();
-  if (st.applied_index == target.applied_index && st.digest != target.digest) {
-    return Status::corruption("replica diverged: at index " + std::to_string(st.applied_index) +
-                              " the digest is " + std::to_string(st.digest) + ", the snapshot says " +
-                              std::to_string(target.digest));
+  // A catch-up interrupted by a crash left a half-replaced store: whatever its old state
+  // says, it must fetch again.
+  const bool pending = machine_.catch_up_pending();
+  if (!pending) {
+    if (st.applied_index == target.applied_index && st.digest != target.digest) {
+      return Status::corruption("replica diverged: at index " + std::to_string(st.applied_index) +
+                                " the digest is " + std::to_string(st.digest) + ", the snapshot says " +
+                                std::to_string(target.digest));
+    }
+    if (st.applied_index >= target.applied_index) return Status::ok();  // already there
   }
-  if (st.applied_index >= target.applied_index) return Status::ok();  // already there
   CatchUp catch_up;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -223,19 +240,65 @@ Status ReplicatedLog::restore_state(std::string_view bytes) {
                                std::to_string(st.applied_index) + " < " +
                                std::to_string(target.applied_index) + ") and no catch-up is set");
   }
-  RECKON_RETURN_IF_ERROR(catch_up(target));
-  RECKON_RETURN_IF_ERROR(machine_.load());
+  SnapshotPoint wanted = target;
+  wanted.applied_index = std::max(target.applied_index, st.applied_index);
+  Status fetched = catch_up(wanted);
+  if (fetched.is_ok()) fetched = machine_.load();  // also drops the cached heads of the old state
+  if (!fetched.is_ok()) {
+    // libraft has already moved past the entries this replica lacks: applying later ones on
+    // the old state would diverge silently, so stop applying (a restart catches up again).
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_.is_ok()) {
+      failed_ = Status::unavailable("replica is behind the Raft snapshot and its catch-up failed "
+                                    "(restart the node): " + fetched.to_string());
+    }
+    return fetched;
+  }
   const storage::SystemState& now = machine_.committed();
-  if (now.applied_index < target.applied_index) {
+  if (machine_.catch_up_pending()) return Status::internal("catch-up returned but did not finish");
+  if (now.applied_index < wanted.applied_index) {
     return Status::internal("catch-up ended at applied index " + std::to_string(now.applied_index) +
-                            ", short of " + std::to_string(target.applied_index));
+                            ", short of " + std::to_string(wanted.applied_index));
   }
   if (now.applied_index == target.applied_index && now.digest != target.digest) {
     return Status::corruption("catch-up produced a state whose digest differs from the snapshot's");
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  members_ = machine_.members();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    members_ = machine_.members();
+  }
+  if (on_commit_) on_commit_(now.last_position);  // live tails see the fetched events
   return Status::ok();
+}
+
+Status ReplicatedLog::bulk_catch_up(const SnapshotPoint& target) {
+  BulkCatchUpRequest request;
+  request.min_applied_index = target.applied_index;
+  request.self_id = options_.node_id;
+  request.peers = member_directory();
+  for (const auto& [id, address] : target.members) {
+    if (!address.empty()) request.peers[id] = address;
+  }
+  request.fetch = options_.fetch_state;
+  request.timeout = options_.catch_up_timeout;
+  request.retry_delay = options_.catch_up_retry_delay;
+  request.cancelled = [this] { return closing_.load(); };
+  return store::bulk_catch_up(machine_.database(), request).status();
+}
+
+namespace {
+class Export final : public StateExport {
+ public:
+  Export(storage::Database& db, uint64_t after) : exporter_(db, after) {}
+  Result<std::optional<std::string>> next() override { return exporter_.next(); }
+
+ private:
+  storage::StateExporter exporter_;
+};
+}  // namespace
+
+Result<std::unique_ptr<StateExport>> ReplicatedLog::open_state_export(uint64_t after_position) {
+  return std::unique_ptr<StateExport>(std::make_unique<Export>(machine_.database(), after_position));
 }
 
 void ReplicatedLog::set_catch_up(CatchUp catch_up) {

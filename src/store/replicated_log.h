@@ -79,7 +79,9 @@ class ReplicatedLog final : public CommandLog,
   void transfer_leadership(uint64_t id, std::function<void(Status)> done) override;
 
   std::map<uint64_t, std::string> member_directory() const override;
+  Result<std::unique_ptr<StateExport>> open_state_export(uint64_t after_position) override;
 
+  // Replaces the catch-up; the default (with options.fetch_state) is store/bulk_catch_up.
   void set_catch_up(CatchUp catch_up);
 
  private:
@@ -95,6 +97,7 @@ class ReplicatedLog final : public CommandLog,
 
   Status translate(Status s) const;  // NotLeader: Raft address -> client address
   LeadershipChange to_change(const consensus::LeadershipEvent& e) const;
+  Status bulk_catch_up(const SnapshotPoint& target);
   void on_leadership(const consensus::LeadershipEvent& e);
   Status failed_status() const;
 
@@ -114,6 +117,7 @@ class ReplicatedLog final : public CommandLog,
   Status failed_;                            // set once a commit failed (fail-stop)
   CatchUp catch_up_;
 
+  std::atomic<bool> closing_{false};  // ends a running catch-up
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commands_{0};
 };

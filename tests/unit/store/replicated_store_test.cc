@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <filesystem>
 #include <fstream>
@@ -148,6 +149,14 @@ struct Cluster {
   std::map<uint64_t, std::string> members;
   std::map<uint64_t, std::string> clients;
   std::map<uint64_t, std::unique_ptr<LocalStore>> nodes;
+  unsigned snapshot_threshold = 8192, snapshot_trailing = 65536;
+  // Bulk catch-up in one process: a node's FetchState reads the peer's store directly.
+  std::mutex mu;  // guards `nodes` against the Raft loops of catching-up nodes
+  std::atomic<int> fetches{0};
+  // Fault injection: the next transfer fails after this many chunks (-1: none).
+  std::atomic<int> cut_after_chunks{-1};
+  std::vector<uint64_t> fetched_after;  // guarded by mu
+  std::atomic<bool> peers_unreachable{false};
 
   explicit Cluster(int n) {
     for (uint64_t id = 1; id <= uint64_t(n); ++id) {
@@ -155,12 +164,48 @@ struct Cluster {
       clients[id] = "127.0.0.1:" + std::to_string(20000 + id);  // advertised only
     }
   }
-  Status start(uint64_t id) {
-    auto s = LocalStore::open_local(
-        replicated_options(dir.sub("node" + std::to_string(id)), id, members, clients[id]));
+  Status fetch(const std::string& address, uint64_t after, const StateChunkSink& sink) {
+    fetches++;
+    if (peers_unreachable) return Status::unavailable("unreachable (injected)");
+    LocalStore* peer = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      fetched_after.push_back(after);
+      for (auto& [id, a] : clients) {
+        if (a == address && nodes.count(id) && nodes[id]) peer = nodes[id].get();
+      }
+    }
+    if (peer == nullptr) return Status::unavailable("no node at " + address);
+    const int cut = cut_after_chunks.exchange(-1);
+    if (cut < 0) return peer->replication()->export_state(after, sink);
+    int sent = 0;
+    return peer->replication()->export_state(after, [&](std::string_view chunk) {
+      if (sent++ == cut) return Status::unavailable("connection lost (injected)");
+      return sink(chunk);
+    });
+  }
+  Status start(uint64_t id, bool join = false) {
+    StoreOptions o = replicated_options(dir.sub("node" + std::to_string(id)), id, members, clients[id]);
+    if (join) o.replication->initial_members.clear();
+    o.replication->snapshot_threshold = snapshot_threshold;
+    o.replication->snapshot_trailing = snapshot_trailing;
+    o.replication->catch_up_timeout = 20s;
+    o.replication->catch_up_retry_delay = 100ms;
+    o.replication->fetch_state = [this](const std::string& address, uint64_t after, const StateChunkSink& sink) {
+      return fetch(address, after, sink);
+    };
+    auto s = LocalStore::open_local(o);
     if (!s.is_ok()) return s.status();
+    std::lock_guard<std::mutex> lock(mu);
     nodes[id] = std::move(s).value();
     return Status::ok();
+  }
+  void stop(uint64_t id) {
+    std::unique_ptr<LocalStore> gone;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      gone = std::move(nodes[id]);
+    }
   }
   uint64_t leader() {
     for (auto& [id, n] : nodes) {
@@ -223,6 +268,171 @@ TEST(ReplicatedStore, BarrierOnLeaderAndNotLeaderElsewhere) {
   c.nodes[leader == 1 ? 2 : 1]->replication()->barrier([&](Status s) { on_follower.set_value(s); });
   EXPECT_TRUE(on_leader.get_future().get().is_ok());
   EXPECT_EQ(on_follower.get_future().get().code(), ErrorCode::kNotLeader);
+}
+
+// Writes `events` events on the leader in appends of 10 over 20 streams, plus state that
+// cannot be derived from events (metadata, a delete, aggregate snapshots, a subscription).
+void write_history(LocalStore& leader, int events, int salt) {
+  for (int i = 0; i < events / 10; ++i) {
+    auto r = leader.append("acct-" + std::to_string(i % 20), kExpectAny,
+                           make_events(10, "Deposited" + std::to_string(salt)));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+  StreamMetadata m;
+  m.max_count = 5 + salt;
+  ASSERT_TRUE(leader.set_stream_metadata("acct-3", m).is_ok());
+  ASSERT_TRUE(leader.save_snapshot(Snapshot{"acct-4", 7, "{\"balance\":" + std::to_string(salt) + "}", "", 0}).is_ok());
+  ASSERT_TRUE(leader.delete_stream("acct-" + std::to_string(10 + salt), kExpectAny).is_ok());
+}
+
+void expect_same_state(LocalStore& a, LocalStore& b) {
+  EXPECT_EQ(a.last_position(), b.last_position());
+  for (int s = 0; s < 20; ++s) {
+    const std::string stream = "acct-" + std::to_string(s);
+    auto ia = a.stream_info(stream), ib = b.stream_info(stream);
+    ASSERT_EQ(ia.code(), ib.code()) << stream;
+    if (!ia.is_ok()) continue;
+    EXPECT_EQ(ia->last_version, ib->last_version) << stream;
+    EXPECT_EQ(ia->state, ib->state) << stream;
+    EXPECT_EQ(ia->metadata.max_count, ib->metadata.max_count) << stream;
+  }
+  auto sa = a.load_snapshot("acct-4"), sb = b.load_snapshot("acct-4");
+  ASSERT_TRUE(sa.is_ok() && sb.is_ok());
+  EXPECT_EQ(sa->data, sb->data);
+  auto ra = a.read_all(ReadAllOptions{}), rb = b.read_all(ReadAllOptions{});
+  ASSERT_TRUE(ra.is_ok() && rb.is_ok());
+  ASSERT_EQ(ra->events.size(), rb->events.size());
+  for (size_t i = 0; i < ra->events.size(); ++i) EXPECT_EQ(ra->events[i].event_id, rb->events[i].event_id);
+}
+
+// Same applied index: a delete or metadata change moves no position.
+bool converged(LocalStore& a, LocalStore& b) {
+  return a.replication()->status().applied_index == b.replication()->status().applied_index;
+}
+
+int catch_up_events() {
+  const char* n = std::getenv("RECKON_CATCHUP_EVENTS");  // larger runs measure the rate
+  return n ? std::atoi(n) : 3000;
+}
+
+TEST(ReplicatedStore, AFollowerBehindTheTruncatedLogCatchesUpInBulkAndAppliesOnTop) {
+  Cluster c(3);
+  c.snapshot_threshold = 64;
+  c.snapshot_trailing = 16;
+  for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(c.start(id).is_ok());
+  uint64_t leader = 0;
+  ASSERT_TRUE(wait_for([&] { return (leader = c.leader()) != 0; }));
+  write_history(*c.nodes[leader], 100, 0);
+  const uint64_t behind = leader == 1 ? 2 : 1;
+  ASSERT_TRUE(wait_for([&] { return c.nodes[behind]->last_position() == c.nodes[leader]->last_position(); }));
+
+  c.stop(behind);
+  const int events = catch_up_events();
+  write_history(*c.nodes[leader], events, 1);  // far more entries than the trailing log keeps
+  const Position target = c.nodes[leader]->last_position();
+
+  const auto restarted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.start(behind).is_ok());
+  ASSERT_TRUE(wait_for([&] { return c.nodes[behind]->last_position() >= target; }, 60s));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - restarted).count();
+  std::printf("caught up %d events in %.3f s after restart (%.0f events/s)\n", events, secs, events / secs);
+  EXPECT_GT(c.fetches.load(), 0);  // the log alone could not have brought it back
+
+  // Entries after the snapshot apply on top of the fetched state.
+  write_history(*c.nodes[leader], 100, 2);
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }));
+  expect_same_state(*c.nodes[leader], *c.nodes[behind]);
+
+  // And it restarts on its caught-up state without fetching again.
+  const int fetches = c.fetches.load();
+  c.stop(behind);
+  ASSERT_TRUE(c.start(behind).is_ok());
+  write_history(*c.nodes[leader], 10, 3);
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }));
+  EXPECT_EQ(c.fetches.load(), fetches);
+  expect_same_state(*c.nodes[leader], *c.nodes[behind]);
+}
+
+TEST(ReplicatedStore, ATransferCutMidwayIsResumedAfterTheEventsAlreadyReceived) {
+  Cluster c(3);
+  c.snapshot_threshold = 64;
+  c.snapshot_trailing = 16;
+  for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(c.start(id).is_ok());
+  uint64_t leader = 0;
+  ASSERT_TRUE(wait_for([&] { return (leader = c.leader()) != 0; }));
+  write_history(*c.nodes[leader], 100, 0);
+  const uint64_t behind = leader == 1 ? 2 : 1;
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }));
+  c.stop(behind);
+  // ~6 MiB of events: several 1 MiB chunks.
+  for (int i = 0; i < 300; ++i) {
+    std::vector<NewEvent> events;
+    for (int k = 0; k < 10; ++k) {
+      events.push_back(testing::make_event("Big", "{\"pad\":\"" + std::string(2000, 'p') + "\"}"));
+    }
+    ASSERT_TRUE(c.nodes[leader]->append("big-" + std::to_string(i % 5), kExpectAny, std::move(events)).is_ok());
+  }
+  write_history(*c.nodes[leader], 100, 1);
+  const Position held = c.nodes[leader]->last_position();  // before the restart: the old state's
+  c.cut_after_chunks = 3;  // header + 2 event chunks, then the connection drops
+  ASSERT_TRUE(c.start(behind).is_ok());
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }, 60s));
+  expect_same_state(*c.nodes[leader], *c.nodes[behind]);
+  std::lock_guard<std::mutex> lock(c.mu);
+  ASSERT_GE(c.fetched_after.size(), 2u);
+  EXPECT_EQ(c.fetched_after[0], 100u);  // what it held when it went down
+  EXPECT_GT(c.fetched_after[1], c.fetched_after[0]);  // resumed, not restarted
+  EXPECT_LT(c.fetched_after[1], held);
+}
+
+TEST(ReplicatedStore, ClosingAStoreEndsARunningCatchUpAndARestartFinishesIt) {
+  Cluster c(3);
+  c.snapshot_threshold = 64;
+  c.snapshot_trailing = 16;
+  for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(c.start(id).is_ok());
+  uint64_t leader = 0;
+  ASSERT_TRUE(wait_for([&] { return (leader = c.leader()) != 0; }));
+  const uint64_t behind = leader == 1 ? 2 : 1;
+  write_history(*c.nodes[leader], 100, 0);
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }));
+  c.stop(behind);
+  write_history(*c.nodes[leader], 3000, 1);
+  c.peers_unreachable = true;
+  ASSERT_TRUE(c.start(behind).is_ok());
+  ASSERT_TRUE(wait_for([&] { return c.fetches.load() >= 2; }));  // retrying (timeout 20 s)
+  const auto closing = std::chrono::steady_clock::now();
+  c.stop(behind);
+  EXPECT_LT(std::chrono::steady_clock::now() - closing, 5s);
+  c.peers_unreachable = false;
+  ASSERT_TRUE(c.start(behind).is_ok());
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }, 60s));
+  expect_same_state(*c.nodes[leader], *c.nodes[behind]);
+}
+
+TEST(ReplicatedStore, ANewNodeJoinsAsStandbyBulkSyncsAndIsPromoted) {
+  Cluster c(4);
+  c.snapshot_threshold = 64;
+  c.snapshot_trailing = 16;
+  c.members.erase(4);  // the first three form the group
+  const std::string raft4 = "127.0.0.1:" + std::to_string(free_port());
+  for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(c.start(id).is_ok());
+  uint64_t leader = 0;
+  ASSERT_TRUE(wait_for([&] { return (leader = c.leader()) != 0; }));
+  write_history(*c.nodes[leader], 1000, 0);
+
+  c.members[4] = raft4;
+  ASSERT_TRUE(c.start(4, /*join=*/true).is_ok());
+  std::promise<Status> added;
+  c.nodes[leader]->replication()->add_member(4, raft4, [&](Status s) { added.set_value(s); });
+  ASSERT_TRUE(added.get_future().get().is_ok());
+  ASSERT_TRUE(wait_for([&] { return c.nodes[4]->last_position() == c.nodes[leader]->last_position(); }, 60s));
+  EXPECT_GT(c.fetches.load(), 0);
+  std::promise<Status> promoted;
+  c.nodes[leader]->replication()->promote_member(4, [&](Status s) { promoted.set_value(s); });
+  ASSERT_TRUE(promoted.get_future().get().is_ok());
+  write_history(*c.nodes[leader], 100, 1);
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[4], *c.nodes[leader]); }));
+  expect_same_state(*c.nodes[leader], *c.nodes[4]);
 }
 
 }  // namespace
