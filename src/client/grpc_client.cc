@@ -573,6 +573,27 @@ class GrpcClient final : public Client {
     current_ = (current_ + 1) % endpoints_.size();
   }
 
+  // Counts a call's attempts. "NotLeader, leader unknown" (an election is running) costs no
+  // attempt while the call's time budget lasts: the client keeps polling until a leader is
+  // elected instead of giving up (or backing off) in the middle of a failover.
+  class Attempts {
+   public:
+    Attempts(int max, int64_t budget_ms)
+        : max_(std::max(1, max)), until_(std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms)) {}
+    bool more() const { return used_ < max_; }
+    void spent(const Status& last) {
+      const auto* info = last.not_leader_info();
+      const bool electing = info != nullptr && info->address.empty();
+      if (!electing || std::chrono::steady_clock::now() >= until_) ++used_;
+    }
+
+   private:
+    int used_ = 0;
+    const int max_;
+    const std::chrono::steady_clock::time_point until_;
+  };
+  static constexpr int64_t kElectionPollMs = 50;
+
   // Runs `rpc` against the current endpoint until it succeeds, fails for good, or runs out of
   // attempts. NotLeader is always retried (the follower executed nothing); transport errors
   // and Unavailable only when `safe_to_retry`.
@@ -580,7 +601,7 @@ class GrpcClient final : public Client {
   Status call(bool safe_to_retry, Rpc rpc) {
     int64_t backoff = options_.initial_backoff_ms;
     Status last;
-    for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
+    for (Attempts attempts(options_.max_attempts, options_.timeout_ms); attempts.more(); attempts.spent(last)) {
       auto stubs = current_stubs();
       grpc::ClientContext ctx;
       ctx.set_deadline(deadline());
@@ -601,7 +622,11 @@ class GrpcClient final : public Client {
         follow_leader(info->address);
         return true;
       }
-      rotate_endpoint();  // leader unknown yet: an election is running
+      // Leader unknown yet: an election is running. Poll at a short fixed interval (no doubling)
+      // so the new leader is found within ~50 ms of its election.
+      rotate_endpoint();
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(backoff, kElectionPollMs)));
+      return true;
     } else if (s.code() == ErrorCode::kUnavailable && safe_to_retry) {
       rotate_endpoint();
     } else {
@@ -636,7 +661,7 @@ class GrpcClient final : public Client {
                     const v1::MembershipRequest& req) {
     int64_t backoff = options_.initial_backoff_ms;
     Status last;
-    for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
+    for (Attempts attempts(options_.max_attempts, options_.timeout_ms); attempts.more(); attempts.spent(last)) {
       auto stubs = current_stubs();
       const auto connect_by = std::chrono::system_clock::now() +
                               std::chrono::milliseconds(std::min<int64_t>(options_.timeout_ms, 2'000));
@@ -645,7 +670,7 @@ class GrpcClient final : public Client {
         rotate_endpoint();
         std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
         backoff = std::min(backoff * 2, options_.max_backoff_ms);
-        continue;
+        continue;  // counts as an attempt
       }
       grpc::ClientContext ctx;
       ctx.set_deadline(deadline());
@@ -677,7 +702,7 @@ class GrpcClient final : public Client {
     int64_t backoff = options_.initial_backoff_ms;
     Status last;
     bool exhausted = false;  // the resume point says nothing is left to read
-    for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
+    for (Attempts attempts(options_.max_attempts, options_.timeout_ms); attempts.more(); attempts.spent(last)) {
       auto stubs = current_stubs();
       grpc::ClientContext ctx;
       // A bounded read gets the usual deadline; an unbounded stream (export, scan) may run

@@ -28,7 +28,7 @@ struct StoreConfig {
   std::string peers;     // cluster: "ID=HOST:PORT,..." initial voters incl. this node
   bool join = false;     // cluster: start without peers; the leader adds this node
   std::string raft_dir;  // the Raft log; empty = DATA_DIR/raft
-  int64_t election_timeout_ms = 300;   // randomized in [1x, 2x); docs/CLUSTER.md
+  int64_t election_timeout_ms = 250;   // randomized in [1x, 2x); docs/CLUSTER.md
   int64_t heartbeat_timeout_ms = 50;
   uint64_t snapshot_threshold = 8192;
   uint64_t snapshot_trailing = 65536;

@@ -246,7 +246,7 @@ class TestCluster {
   void set_args(uint64_t id, std::vector<std::string> membership) {
     ClusterNode& n = nodes_.at(id);
     std::vector<std::string> args = {"--mode", "cluster", "--node-id", std::to_string(id),
-                                     "--raft-listen", n.raft_address(), "--election-timeout-ms", "300",
+                                     "--raft-listen", n.raft_address(), "--election-timeout-ms", "250",
                                      "--heartbeat-timeout-ms", "50"};
     args.insert(args.end(), membership.begin(), membership.end());
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());

@@ -41,7 +41,7 @@ TEST(ServerConfig, ClusterFlagsOfTheIssue) {
   EXPECT_EQ(r.initial_members.size(), 3u);
   EXPECT_EQ(r.initial_members.at(3), "127.0.0.1:7003");
   EXPECT_EQ(r.client_address, "10.0.0.2:2213");
-  EXPECT_EQ(r.election_timeout.count(), 300);
+  EXPECT_EQ(r.election_timeout.count(), 250);
 }
 
 TEST(ServerConfig, JoiningNodeStartsWithoutMembers) {
