@@ -659,5 +659,74 @@ TEST_F(CliTest, BenchReadReportsThroughput) {
   EXPECT_GT(json_lines(r.out).at(0).at("events").get<uint64_t>(), 0u);
 }
 
+// ---------------------------------------------------------------- persistent subscriptions
+
+TEST_F(CliTest, PersistentSubscriptionsCreateListGetConsumeDelete) {
+  const std::string name = unique_name("cli-psub");
+  const std::string type = unique_name("CliPsubEvent");
+  json created = CliObject({"subscriptions", "create", name, "--type", "event_type", "--selector", type});
+  EXPECT_EQ(created.at("name"), name);
+  EXPECT_EQ(created.at("type"), "event_type");
+  EXPECT_EQ(created.at("selector"), type);
+  EXPECT_EQ(created.at("pool_size"), 1);
+  const std::string key = created.at("key").get<std::string>();
+  EXPECT_EQ(key.size(), 32u) << created;
+
+  // list --json: one object a line, each with every listed field.
+  auto list = CliLines({"subscriptions", "list"});
+  const json* mine = nullptr;
+  for (const auto& l : list) {
+    for (const char* f : {"name", "key", "type", "selector", "pool_size", "checkpoint"}) {
+      EXPECT_TRUE(l.contains(f)) << f << " in " << l;
+    }
+    if (l.value("key", "") == key) mine = &l;
+  }
+  ASSERT_NE(mine, nullptr) << "not listed";
+  EXPECT_EQ(mine->at("name"), name);
+  EXPECT_EQ(mine->at("type"), "event_type");
+  EXPECT_EQ(mine->at("selector"), type);
+  EXPECT_EQ(mine->at("pool_size"), 1);
+  EXPECT_TRUE(mine->at("checkpoint").is_number_unsigned()) << *mine;
+
+  // get by name and by key.
+  json got = CliObject({"subscriptions", "get", name});
+  EXPECT_EQ(got.at("key"), key);
+  EXPECT_EQ(got.at("name"), name);
+  EXPECT_EQ(CliObject({"subscriptions", "get", key}).at("name"), name);
+  CliFails({"subscriptions", "get", unique_name("cli-psub-missing")}, 4, "NotFound");
+
+  // Three matching events (and one that does not match), then consume them.
+  const std::string s = unique_name("cli-psub-stream");
+  std::vector<json> appended;
+  for (int i = 0; i < 3; ++i) {
+    appended.push_back(CliObject({"append", s, "--type", type, "--data", "{\"i\":" + std::to_string(i) + "}",
+                                  "--metadata", R"({"m":1})", "--tag", "t" + std::to_string(i)}));
+    CliObject({"append", s, "--type", "Other", "--data", "{}"});
+  }
+  auto consumed = CliLines({"consume", name, "--count", "3"});
+  ASSERT_EQ(consumed.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const json& e = consumed[i];
+    for (const char* f : {"stream_id", "version", "position", "event_id", "event_type", "data", "metadata",
+                          "tags", "created_us"}) {
+      EXPECT_TRUE(e.contains(f)) << f << " in " << e;
+    }
+    EXPECT_EQ(e.at("stream_id"), s);
+    EXPECT_EQ(e.at("version"), 2 * i);
+    EXPECT_EQ(e.at("position"), appended[i].at("position"));
+    EXPECT_EQ(e.at("event_type"), type);
+    EXPECT_EQ(e.at("data"), json::parse("{\"i\":" + std::to_string(i) + "}"));
+    EXPECT_EQ(e.at("metadata"), json::parse(R"({"m":1})"));
+    EXPECT_EQ(e.at("tags"), json::array({"t" + std::to_string(i)}));
+    EXPECT_EQ(e.at("event_id").get<std::string>().size(), 36u);
+    EXPECT_GT(e.at("created_us").get<int64_t>(), 0);
+  }
+
+  ProgramResult deleted = Cli({"subscriptions", "delete", name});
+  EXPECT_EQ(deleted.exit_code, 0) << describe(deleted);
+  CliFails({"subscriptions", "get", name}, 4, "NotFound");
+  CliFails({"subscriptions", "delete", name}, 4, "NotFound");
+}
+
 }  // namespace
 }  // namespace reckon::testing
