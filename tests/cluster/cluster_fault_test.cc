@@ -8,8 +8,8 @@
 // schedule of victims and pauses. Raft snapshots are off by default: with them on
 // (RECKON_FAULT_SNAPSHOTS=1, or RECKON_FAULT_SNAPSHOT_THRESHOLD=N for frequent ones) a restarted
 // node once failed to catch up in CI (seed 1188059965, not reproduced in 12 local runs) — under
-// investigation, see the session note. The snapshot + bulk catch-up path on its own: see
-// FollowerRestartedBehindTheLeadersSnapshotCatchesUp below for that path on its own).
+// investigation, see the session note. The snapshot + bulk catch-up path on its own is tested
+// by FollowerRestartedBehindTheLeadersSnapshotCatchesUp below.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
