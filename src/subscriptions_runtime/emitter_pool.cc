@@ -375,6 +375,14 @@ void EmitterPool::run(size_t index) {
     expire_locked(index, std::chrono::steady_clock::now());
     if (ctx_.leading->load()) progressed |= write_parked_unlocked(index, lock);
     if (stopping_) break;
+    if (consumers_.empty() && !progressed) {
+      // Nobody to deliver to: read nothing ahead and ignore the live tail until a consumer
+      // attaches (generation_ moves). A subscription without consumers — like the default
+      // all-events one — then costs no CPU however fast events are appended.
+      const uint64_t generation = generation_;
+      cv_.wait(lock, [&] { return stopping_ || generation_ != generation; });
+      continue;
+    }
     progressed |= dispatch_locked(index);
     if (e.waiting < kBufferedEvents / 2 && ctx_.leading->load()) {
       progressed |= read_batch_unlocked(index, lock);
