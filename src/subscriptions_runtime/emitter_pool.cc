@@ -371,6 +371,7 @@ void EmitterPool::run(size_t index) {
   Emitter& e = *emitters_[index];
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    loop_passes_.fetch_add(1, std::memory_order_relaxed);
     bool progressed = false;
     expire_locked(index, std::chrono::steady_clock::now());
     if (ctx_.leading->load()) progressed |= write_parked_unlocked(index, lock);

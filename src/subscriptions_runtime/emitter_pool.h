@@ -77,6 +77,8 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
   Position checkpoint();
   const Subscription& subscription() const { return subscription_; }
   size_t consumers();
+  // Passes of the emitters' loops since start (diagnostics and tests: an idle pool stays put).
+  uint64_t loop_passes() const { return loop_passes_.load(std::memory_order_relaxed); }
 
  private:
   enum class State { kWaiting, kInFlight, kParking };
@@ -126,6 +128,7 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool started_ = false;
+  std::atomic<uint64_t> loop_passes_{0};
   uint64_t generation_ = 0;  // bumped by every consumer action: wakes idle emitters
   std::vector<std::unique_ptr<Emitter>> emitters_;
   std::map<Position, Pending> pending_;  // every outstanding event, by position
