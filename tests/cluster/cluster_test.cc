@@ -25,25 +25,6 @@ std::vector<NewEvent> numbered_events(int from, int count) {
   return out;
 }
 
-// Appends with fixed event ids until acknowledged: Unavailable, Timeout and NotLeader may leave
-// the outcome unknown, and re-sending the same ids is an idempotent retry.
-Result<AppendResult> append_until_acknowledged(Client& c, const std::string& stream, std::vector<NewEvent> events,
-                                               milliseconds timeout) {
-  const auto until = Clock::now() + timeout;
-  Status last;
-  while (Clock::now() < until) {
-    auto r = c.append(stream, kExpectAny, events);
-    if (r) return r;
-    last = r.status();
-    if (last.code() != ErrorCode::kUnavailable && last.code() != ErrorCode::kTimeout &&
-        last.code() != ErrorCode::kNotLeader) {
-      return last;
-    }
-    std::this_thread::sleep_for(milliseconds(20));  // retry pacing
-  }
-  return last;
-}
-
 // Stream id -> event ids in version order, as node `id` holds them.
 std::map<std::string, std::vector<Uuid>> streams_on(TestCluster& cluster, uint64_t id) {
   std::map<std::string, std::vector<Uuid>> out;

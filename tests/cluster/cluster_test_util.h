@@ -48,6 +48,25 @@ inline int64_t ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - t).count();
 }
 
+// Appends with fixed event ids until acknowledged: Unavailable, Timeout and NotLeader may leave
+// the outcome unknown, and re-sending the same ids is an idempotent retry.
+inline Result<AppendResult> append_until_acknowledged(Client& c, const std::string& stream, std::vector<NewEvent> events,
+                                               milliseconds timeout) {
+  const auto until = Clock::now() + timeout;
+  Status last;
+  while (Clock::now() < until) {
+    auto r = c.append(stream, kExpectAny, events);
+    if (r) return r;
+    last = r.status();
+    if (last.code() != ErrorCode::kUnavailable && last.code() != ErrorCode::kTimeout &&
+        last.code() != ErrorCode::kNotLeader) {
+      return last;
+    }
+    std::this_thread::sleep_for(milliseconds(20));  // retry pacing
+  }
+  return last;
+}
+
 struct ClusterNode {
   uint64_t id = 0;
   int raft_port = 0;

@@ -16,25 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Appends with fixed event ids until acknowledged: Unavailable, Timeout and NotLeader may leave
-// the outcome unknown, and re-sending the same ids is an idempotent retry.
-Result<AppendResult> append_until_acknowledged(Client& c, const std::string& stream,
-                                               std::vector<NewEvent> events, milliseconds timeout) {
-  const auto until = Clock::now() + timeout;
-  Status last;
-  while (Clock::now() < until) {
-    auto r = c.append(stream, kExpectAny, events);
-    if (r) return r;
-    last = r.status();
-    if (last.code() != ErrorCode::kUnavailable && last.code() != ErrorCode::kTimeout &&
-        last.code() != ErrorCode::kNotLeader) {
-      return last;
-    }
-    std::this_thread::sleep_for(milliseconds(20));  // retry pacing
-  }
-  return last;
-}
-
 struct Delivery {
   Uuid event_id;
   std::string stream_id;
