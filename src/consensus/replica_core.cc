@@ -28,7 +28,9 @@ std::optional<LeadershipEvent> ReplicaCore::settle() {
 }
 
 std::optional<LeadershipEvent> ReplicaCore::closed(const Status& why) {
+  fsm_.machine().set_offload(nullptr);
   fsm_.commit_if_needed();
+  fsm_.machine().drain();
   proposer_.abandon_all(why);
   proposer_.deliver();
   return tracker_.mark_unavailable();

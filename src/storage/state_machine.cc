@@ -99,8 +99,18 @@ ApplyBatch StateMachine::begin() const {
   return b;
 }
 
+ApplyBatch StateMachine::begin_after(const ApplyBatch& parent) const {
+  ApplyBatch b;
+  b.state_ = parent.state_;
+  b.parent_ = &parent;
+  return b;
+}
+
 Result<StreamHead> StateMachine::load_head(const std::string& stream, ApplyBatch& b) {
   if (auto it = b.heads_.find(stream); it != b.heads_.end()) return it->second;
+  if (b.parent_ != nullptr) {
+    if (auto it = b.parent_->heads_.find(stream); it != b.parent_->heads_.end()) return it->second;
+  }
   if (const StreamHead* cached = heads_.find(stream)) return *cached;
   std::string value;
   auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kStreams), stream, &value);
@@ -115,6 +125,11 @@ Result<StreamHead> StateMachine::load_head(const std::string& stream, ApplyBatch
 
 Result<std::optional<EventLocation>> StateMachine::find_event_id(const Uuid& id, ApplyBatch& b) {
   if (auto it = b.ids_.find(id); it != b.ids_.end()) return std::optional<EventLocation>(it->second);
+  if (b.parent_ != nullptr) {
+    if (auto it = b.parent_->ids_.find(id); it != b.parent_->ids_.end()) {
+      return std::optional<EventLocation>(it->second);
+    }
+  }
   std::string value;
   auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kEventIds), uuid_key(id), &value);
   if (s.IsNotFound()) return std::optional<EventLocation>();
@@ -185,7 +200,7 @@ CommandResult StateMachine::apply(std::string_view command, uint64_t index, Appl
 }
 
 void StateMachine::apply_member_address(const DecodedCommand& c, ApplyBatch& b) {
-  if (!b.members_) b.members_ = members_;
+  if (!b.members_) b.members_ = b.parent_ != nullptr && b.parent_->members_ ? *b.parent_->members_ : members_;
   if (c.member_address.empty()) {
     b.members_->erase(c.member_id);
     b.batch_.Delete(db_.cf(Cf::kDefault), member_key(c.member_id));
@@ -354,9 +369,12 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
                       " (after " + std::to_string(after) + ")");
   };
   for (const auto& item : cond.items) {
-    // Events staged earlier in this batch are not in RocksDB yet.
-    for (const auto& pe : b.events_) {
-      if (pe.position > after && item_matches(item, pe.event_type, pe.tags)) return failed(pe.position);
+    // Events staged earlier in this batch (or in the parent being written) may not be in
+    // RocksDB yet.
+    for (const ApplyBatch* staged = &b; staged != nullptr; staged = staged->parent_) {
+      for (const auto& pe : staged->events_) {
+        if (pe.position > after && item_matches(item, pe.event_type, pe.tags)) return failed(pe.position);
+      }
     }
     const Position committed_last = state_.last_position;
     if (committed_last <= after) continue;
@@ -451,17 +469,31 @@ Status StateMachine::apply_snapshot(const DecodedCommand& c, ApplyBatch& b) {
 }
 
 Status StateMachine::commit(ApplyBatch& b, bool sync) {
+  RECKON_RETURN_IF_ERROR(write(b, sync));
+  publish(b, nullptr);
+  return Status::ok();
+}
+
+Status StateMachine::write(ApplyBatch& b, bool sync) const {
   if (b.commands_ == 0) return Status::ok();
   std::string value;
   encode_state(value, b.state_);
   b.batch_.Put(db_.cf(Cf::kDefault), kStateKey, value);
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  RECKON_RETURN_IF_ERROR(from_rocks(db_.db()->Write(wo, &b.batch_), "committing write batch"));
+  return from_rocks(db_.db()->Write(wo, &b.batch_), "committing write batch");
+}
+
+void StateMachine::publish(ApplyBatch& b, ApplyBatch* child) {
+  if (child != nullptr && child->parent_ == &b) {
+    // The child staged its member directory from ours; everything else it reads falls through
+    // to the caches and RocksDB, which hold this batch from now on.
+    child->parent_ = nullptr;
+  }
+  if (b.commands_ == 0) return;
   state_ = b.state_;
   if (b.members_) members_ = std::move(*b.members_);
   for (auto& [stream, head] : b.heads_) heads_.put(stream, head);
-  return Status::ok();
 }
 
 }  // namespace reckon::storage
