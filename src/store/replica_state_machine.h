@@ -1,0 +1,105 @@
+// ReplicaStateMachine: the store's storage::StateMachine as the consensus layer's
+// ReplicatedStateMachine — what every replica of a Raft group runs behind its FsmAdapter.
+// store::ReplicatedLog owns one per node (with a libuv RaftNode in front); the storage
+// simulation (tests/unit/store/storage_simulation_test.cc) runs one per simulated server behind
+// libraft's fixture. Same code in both.
+//
+// What it adds to the storage state machine:
+//  - group commit per Raft loop turn: apply() stages into one ApplyBatch, commit_applied()
+//    writes it unsynced (the Raft log is the durable record: after a crash the log replays
+//    everything above the persisted applied index);
+//  - logical snapshots (SnapshotPoint: applied index, last position, digest, member directory),
+//    taken after a WAL sync because Raft truncates its log behind them;
+//  - restore: at or past the snapshot it checks the digest and keeps its state; behind it runs
+//    the catch-up hook (the bulk transfer from a peer, store/bulk_catch_up) and reloads;
+//  - fail-stop: a RocksDB write that failed, or a catch-up that failed or was left half done,
+//    leaves this replica behind its Raft log, which cannot be undone in place — every later
+//    apply answers Unavailable and nothing more is written; a restart replays from the last
+//    good commit (and catches up again if needed);
+//  - the committed member directory (node id -> client address), copied for other threads.
+//
+// Threading: the ReplicatedStateMachine methods run on the Raft loop thread only (libuv loop,
+// or the simulation's thread). member_directory(), member_address(), failed_status(),
+// set_catch_up(), commits() and commands() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "consensus/state_machine.h"
+#include "storage/state_machine.h"
+
+namespace reckon::store {
+
+// What a logical Raft snapshot says about the state machine (docs/CONSENSUS.md, "Snapshot
+// format" and "Bulk catch-up").
+struct SnapshotPoint {
+  uint64_t applied_index = 0;
+  Position last_position = 0;
+  uint64_t digest = 0;
+  std::map<uint64_t, std::string> members;  // node id -> client address
+};
+std::string encode_snapshot_point(const SnapshotPoint& p);
+Result<SnapshotPoint> decode_snapshot_point(std::string_view bytes);
+
+class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
+ public:
+  // Brings the storage behind `machine` up to (at least) `target.applied_index` by fetching a
+  // peer's state; returns once the storage holds it (the state machine reloads afterwards).
+  using CatchUp = std::function<Status(const SnapshotPoint& target)>;
+
+  // `machine` must be loaded and outlive this object. `on_commit` runs on the loop thread after
+  // each commit and each completed catch-up, with the new last position (live tails).
+  ReplicaStateMachine(storage::StateMachine& machine, std::function<void(Position)> on_commit);
+  ReplicaStateMachine(const ReplicaStateMachine&) = delete;
+  ReplicaStateMachine& operator=(const ReplicaStateMachine&) = delete;
+
+  // ---- consensus::ReplicatedStateMachine (loop thread) ----
+  std::shared_ptr<void> apply(std::string_view command, uint64_t index) override;
+  uint64_t applied_index() const override;
+  void commit_applied() override;
+  Result<std::string> snapshot_state() override;
+  Status restore_state(std::string_view state) override;
+
+  // ---- any thread ----
+  // Without a catch-up, a replica behind a snapshot fails its restore (and fail-stops).
+  void set_catch_up(CatchUp catch_up);
+  // The committed directory, plus the addresses of snapshots this replica restored from.
+  std::map<uint64_t, std::string> member_directory() const;
+  std::optional<std::string> member_address(uint64_t id) const;
+  // OK, or the Unavailable status every apply answers once this replica fail-stopped.
+  Status failed_status() const;
+  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
+
+  storage::StateMachine& machine() const { return machine_; }
+
+ private:
+  void fail_stop(Status why);  // keeps the first reason
+
+  storage::StateMachine& machine_;
+  std::function<void(Position)> on_commit_;
+
+  // Loop thread only: the turn's staged applies and the bytes they point into.
+  std::optional<storage::ApplyBatch> batch_;
+  std::deque<std::string> batch_commands_;
+  std::vector<std::shared_ptr<storage::CommandResult>> batch_results_;
+
+  mutable std::mutex mu_;                    // guards what other threads read
+  std::map<uint64_t, std::string> members_;  // committed directory copy
+  Status failed_;                            // set once this replica fail-stopped
+  CatchUp catch_up_;
+
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> commands_{0};
+};
+
+}  // namespace reckon::store
