@@ -85,49 +85,109 @@ std::shared_ptr<void> ReplicaStateMachine::apply(std::string_view command, uint6
   if (Status f = failed_status(); !f.is_ok()) {
     return std::make_shared<storage::CommandResult>(storage::CommandResult{f, {}});
   }
-  if (!batch_) batch_ = machine_.begin();
-  // The batch keeps views into the command until it is committed; libraft's entry buffer is not
-  // guaranteed to live that long, so keep a copy (a deque never moves its strings).
-  const std::string& bytes = batch_commands_.emplace_back(command);
-  auto result = std::make_shared<storage::CommandResult>(machine_.apply(bytes, index, *batch_));
-  batch_results_.push_back(result);
+  if (!open_) {
+    open_ = std::make_unique<Turn>();
+    open_->seq = next_seq_++;
+    open_->batch = writing_ ? machine_.begin_after(writing_->batch) : machine_.begin();
+  }
+  // The batch keeps views into the command until it is written; libraft's entry buffer is not
+  // guaranteed to live that long, so keep a copy.
+  const std::string& bytes = open_->commands.emplace_back(command);
+  auto result = std::make_shared<storage::CommandResult>(machine_.apply(bytes, index, open_->batch));
+  open_->results.push_back(result);
   return result;
 }
 
 uint64_t ReplicaStateMachine::applied_index() const {
-  return batch_ ? batch_->applied_index() : machine_.committed().applied_index;
+  if (open_) return open_->batch.applied_index();
+  if (writing_) return writing_->batch.applied_index();
+  return std::max(machine_.committed().applied_index, failed_index_);
+}
+
+uint64_t ReplicaStateMachine::visible_index() const {
+  // After a fail-stop every staged command has its (failed) answer: nothing more to wait for.
+  if (failed_index_ != 0) return applied_index();
+  return machine_.committed().applied_index;
 }
 
 void ReplicaStateMachine::commit_applied() {
-  if (!batch_) return;
-  const size_t n = batch_->commands();
-  const bool members_changed = batch_->members_changed();
-  Status s = machine_.commit(*batch_, /*sync=*/false);  // the Raft log is the durable record
-  if (s.is_ok()) {
+  if (!open_) return;
+  if (offload_ == nullptr) return drain();  // synchronous: the simulation, a closing node
+  if (!writing_) start_write();
+  // else: the write in flight starts the next one (this turn included) when it is done.
+}
+
+void ReplicaStateMachine::start_write() {
+  writing_ = std::move(open_);
+  Turn* turn = writing_.get();
+  const uint64_t seq = turn->seq;
+  offload_->run(
+      [this, turn] {
+        // The Raft log is the durable record: no fsync here.
+        Status s = machine_.write(turn->batch, /*sync=*/false);
+        std::lock_guard<std::mutex> lock(write_mu_);
+        turn->write_status = std::move(s);
+        turn->written = true;
+        write_cv_.notify_all();
+      },
+      [this, seq] { finish_write(seq); });
+}
+
+void ReplicaStateMachine::wait_written(const Turn& turn) {
+  std::unique_lock<std::mutex> lock(write_mu_);
+  write_cv_.wait(lock, [&] { return turn.written; });
+}
+
+void ReplicaStateMachine::finish_write(uint64_t seq) {
+  if (!writing_ || writing_->seq != seq) return;  // drain() concluded it already
+  wait_written(*writing_);                         // done: the continuation runs after the work
+  std::unique_ptr<Turn> turn = std::move(writing_);
+  conclude(*turn, turn->write_status);
+  if (open_ && offload_ != nullptr) start_write();
+}
+
+void ReplicaStateMachine::drain() {
+  if (writing_) {
+    wait_written(*writing_);
+    std::unique_ptr<Turn> turn = std::move(writing_);
+    conclude(*turn, turn->write_status);
+  }
+  if (open_) {
+    std::unique_ptr<Turn> turn = std::move(open_);
+    conclude(*turn, machine_.write(turn->batch, /*sync=*/false));
+  }
+}
+
+void ReplicaStateMachine::conclude(Turn& turn, Status written) {
+  if (written.is_ok()) {
+    const bool members_changed = turn.batch.members_changed();
+    machine_.publish(turn.batch, open_ ? &open_->batch : nullptr);
     commits_.fetch_add(1, std::memory_order_relaxed);
-    commands_.fetch_add(n, std::memory_order_relaxed);
+    commands_.fetch_add(turn.batch.commands(), std::memory_order_relaxed);
     if (members_changed) {
       std::lock_guard<std::mutex> lock(mu_);
       members_ = machine_.members();
     }
-  } else {
-    Status failed = Status::unavailable(
-        "replica stopped applying after a failed write (restart the node to replay its log): " +
-        s.to_string());
-    std::fprintf(stderr, "reckondb: %s\n", failed.to_string().c_str());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      failed_ = failed;
-    }
-    for (auto& r : batch_results_) *r = storage::CommandResult{failed, {}};
+    if (on_commit_) on_commit_(machine_.committed().last_position);
+    return;
   }
-  batch_.reset();
-  batch_commands_.clear();
-  batch_results_.clear();
-  if (s.is_ok() && on_commit_) on_commit_(machine_.committed().last_position);
+  Status failed = Status::unavailable(
+      "replica stopped applying after a failed write (restart the node to replay its log): " +
+      written.to_string());
+  std::fprintf(stderr, "reckondb: %s\n", failed.to_string().c_str());
+  fail_stop(failed);
+  // Nothing of this turn is in the store, and what was staged on top of it never will be.
+  failed_index_ = std::max(failed_index_, turn.batch.applied_index());
+  for (auto& r : turn.results) *r = storage::CommandResult{failed, {}};
+  if (open_) {
+    failed_index_ = std::max(failed_index_, open_->batch.applied_index());
+    for (auto& r : open_->results) *r = storage::CommandResult{failed, {}};
+    open_.reset();
+  }
 }
 
 Result<std::string> ReplicaStateMachine::snapshot_state() {
+  drain();  // the snapshot describes written state
   if (Status f = failed_status(); !f.is_ok()) return f;
   // Raft truncates its log behind this point once we return: what it covers must be on disk.
   RECKON_RETURN_IF_ERROR(machine_.sync());
@@ -141,6 +201,7 @@ Result<std::string> ReplicaStateMachine::snapshot_state() {
 }
 
 Status ReplicaStateMachine::restore_state(std::string_view bytes) {
+  drain();
   RECKON_ASSIGN_OR_RETURN(SnapshotPoint target, decode_snapshot_point(bytes));
   const storage::SystemState& st = machine_.committed();
   // A catch-up interrupted by a crash left a half-replaced store: whatever its old state
