@@ -134,7 +134,7 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   void commit_applied() override {
     std::lock_guard<std::mutex> lock(mu_);
     commits_++;
-    if (offload_ == nullptr || write_delay_.count() == 0) {
+    if (offload_ == nullptr || !pipelined_) {
       visible_ = applied_index_;
       return;
     }
@@ -144,6 +144,7 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   // --- pipelined mode ---------------------------------------------------------------------
   void pipeline_writes(std::chrono::microseconds write_delay) {
     std::lock_guard<std::mutex> lock(mu_);
+    pipelined_ = true;
     write_delay_ = write_delay;
   }
   void set_offload(LoopOffload* offload) override {
@@ -152,7 +153,7 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   }
   uint64_t visible_index() const override {
     std::lock_guard<std::mutex> lock(mu_);
-    return write_delay_.count() == 0 ? applied_index_ : visible_;
+    return pipelined_ ? visible_ : applied_index_;
   }
   void drain() override {
     std::unique_lock<std::mutex> lock(mu_);
@@ -286,7 +287,7 @@ class RecordingStateMachine : public ReplicatedStateMachine {
     const uint64_t target = applied_index_;
     offload_->run(
         [this] {
-          std::this_thread::sleep_for(write_delay_);
+          if (write_delay_.count() > 0) std::this_thread::sleep_for(write_delay_);
           std::lock_guard<std::mutex> lock(mu_);
           writing_ = false;
           background_writes_++;
@@ -331,7 +332,8 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   std::vector<AppliedEntry> entries_;
   std::vector<uint64_t> digests_;  // digests_[k] = digest of entries_[0..k]
   uint64_t visible_ = 0;
-  std::chrono::microseconds write_delay_{0};  // 0: not pipelined
+  bool pipelined_ = false;
+  std::chrono::microseconds write_delay_{0};
   LoopOffload* offload_ = nullptr;
   bool writing_ = false;
   uint64_t background_writes_ = 0;
