@@ -49,7 +49,7 @@ NodeStatus ReplicaCore::status() const {
   s.commit_index = raft_->commit_index;
   s.last_applied = raft_last_applied(raft_);
   s.last_index = raft_last_index(raft_);
-  s.state_machine_applied = fsm_.machine().applied_index();
+  s.state_machine_applied = fsm_.machine().visible_index();
   // Commit clamps are left out: they also happen, harmlessly, whenever a follower lags.
   s.libraft_corrections = io_guard_.replies_clamped() + io_guard_.stale_replies() +
                           io_guard_.entries_trimmed() + io_guard_.votes_refused();

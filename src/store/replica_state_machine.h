@@ -15,7 +15,10 @@
 //  - logical snapshots (SnapshotPoint: applied index, last position, digest, member directory),
 //    taken after a WAL sync because Raft truncates its log behind them;
 //  - restore: at or past the snapshot it checks the digest and keeps its state; behind it runs
-//    the catch-up hook (the bulk transfer from a peer, store/bulk_catch_up) and reloads;
+//    the catch-up hook (the bulk transfer from a peer, store/bulk_catch_up) and reloads. With an
+//    offload the catch-up runs on a pool thread and restore returns at once: the loop goes on
+//    voting and storing entries, and the commands committed meanwhile are applied (and
+//    answered) once the store is caught up;
 //  - fail-stop: a RocksDB write that failed, or a catch-up that failed or was left half done,
 //    leaves this replica behind its Raft log, which cannot be undone in place — every later
 //    apply answers Unavailable and nothing more is written; a restart replays from the last
@@ -102,6 +105,29 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
     Status write_status;
   };
 
+  // A bulk catch-up running on the offload (restore_state returned at once).
+  struct CatchUpRun {
+    uint64_t seq = 0;
+    // The snapshot's point, and at least that and where this replica was. Raised (under
+    // write_mu_) when another snapshot arrives while fetching; the fetch then goes on to it.
+    SnapshotPoint target;
+    SnapshotPoint wanted;
+    // Set by the pool thread (guarded by write_mu_).
+    bool done = false;
+    Status outcome;
+  };
+  // A command committed while catching up, applied once caught up.
+  struct Deferred {
+    std::string command;
+    uint64_t index = 0;
+    std::shared_ptr<storage::CommandResult> result;
+  };
+
+  void stage(std::string_view command, uint64_t index,
+             const std::shared_ptr<storage::CommandResult>& result);
+  // After a catch-up's fetch: reload and verify (fail-stop if it failed).
+  Status caught_up(const SnapshotPoint& target, const SnapshotPoint& wanted, Status fetched);
+  void finish_catch_up(uint64_t seq);  // loop thread, after the pool thread fetched
   void fail_stop(Status why);  // keeps the first reason
   void start_write();                      // seals open_ and hands it to the offload
   void finish_write(uint64_t seq);         // loop thread, after the pool thread wrote `seq`
@@ -117,6 +143,8 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   std::unique_ptr<Turn> writing_;  // sealed, being written (open_ is staged on top of it)
   uint64_t next_seq_ = 1;
   uint64_t failed_index_ = 0;      // after a failed write: the highest index it answered
+  std::unique_ptr<CatchUpRun> catching_up_;
+  std::vector<Deferred> deferred_;  // while catching_up_
 
   std::mutex write_mu_;
   std::condition_variable write_cv_;

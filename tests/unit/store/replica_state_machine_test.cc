@@ -160,5 +160,151 @@ TEST_F(ReplicaStateMachineTest, WithoutOffloadEveryTurnIsWrittenAtOnce) {
   EXPECT_TRUE(result(r).status.is_ok());
 }
 
+// A replica behind a Raft snapshot catches up in the background when it has an offload:
+// restore_state returns at once, commands committed meanwhile wait (unanswered, not visible)
+// and are applied on top of the fetched state.
+class BackgroundCatchUpTest : public ReplicaStateMachineTest {
+ protected:
+  // The peer's history: applied on a scratch store to learn the snapshot point, and replayed
+  // onto this replica's store by the catch-up hook (as a bulk transfer would leave it).
+  std::vector<std::string> history_ = {append(kExpectNoStream), append(0), append(1)};
+
+  SnapshotPoint point_after(size_t commands) {
+    StoreOptions o;
+    o.data_dir = dir_.sub("peer" + std::to_string(commands));
+    auto db = storage::Database::open(o);
+    EXPECT_TRUE(db);
+    storage::StateMachine peer(**db, 10);
+    EXPECT_TRUE(peer.load().is_ok());
+    for (size_t i = 0; i < commands; ++i) {
+      storage::ApplyBatch b = peer.begin();
+      peer.apply(history_[i], i + 1, b);
+      EXPECT_TRUE(peer.commit(b, false).is_ok());
+    }
+    return SnapshotPoint{peer.committed().applied_index, peer.committed().last_position,
+                         peer.committed().digest, {}};
+  }
+
+  // Replays `commands` of the history (0: as many as the point asked for).
+  void catch_up_to(size_t commands, Status outcome = Status::ok()) {
+    replica_->set_catch_up([this, commands, outcome](const SnapshotPoint& wanted) {
+      if (!outcome.is_ok()) return outcome;
+      asked_.push_back(wanted.applied_index);
+      const size_t n = commands != 0 ? commands : wanted.applied_index;
+      storage::StateMachine writer(*db_, 10);  // the importer writes the store directly
+      EXPECT_TRUE(writer.load().is_ok());
+      for (size_t i = writer.committed().applied_index; i < n; ++i) {
+        storage::ApplyBatch b = writer.begin();
+        writer.apply(history_[i], i + 1, b);
+        EXPECT_TRUE(writer.commit(b, false).is_ok());
+      }
+      return Status::ok();
+    });
+  }
+
+  std::vector<uint64_t> asked_;  // applied indexes the catch-up hook was asked for
+};
+
+TEST_F(BackgroundCatchUpTest, CommandsCommittedWhileFetchingAreAppliedOnTopOfTheFetchedState) {
+  ManualOffload offload;
+  replica_->set_offload(&offload);
+  catch_up_to(3);
+  ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(3))).is_ok());
+  ASSERT_EQ(offload.pending(), 1u);  // returned at once: the fetch runs on the pool
+
+  auto fourth = replica_->apply(append(2), 4);  // needs the fetched stream head
+  replica_->commit_applied();
+  EXPECT_EQ(replica_->applied_index(), 4u);
+  EXPECT_EQ(replica_->visible_index(), 0u);  // held until caught up and written
+  EXPECT_EQ(replica_->snapshot_state().code(), ErrorCode::kUnavailable);
+
+  offload.work();
+  offload.then();
+  EXPECT_EQ(replica_->visible_index(), 3u);  // the fetched state
+  ASSERT_EQ(offload.pending(), 1u);          // the deferred command's write
+  offload.work();
+  offload.then();
+  EXPECT_EQ(replica_->visible_index(), 4u);
+  ASSERT_TRUE(result(fourth).status.is_ok()) << result(fourth).status.to_string();
+  EXPECT_EQ(result(fourth).appends.at(0).first_version, 3);
+  EXPECT_EQ(stored_events(), 4u);
+  EXPECT_TRUE(replica_->snapshot_state().is_ok());
+}
+
+TEST_F(BackgroundCatchUpTest, CommandsThePeerAlreadyAppliedAreNotAppliedTwice) {
+  history_.push_back(append(2));  // index 4, which the peer will have applied
+  ManualOffload offload;
+  replica_->set_offload(&offload);
+  catch_up_to(4);
+  ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(3))).is_ok());
+  auto fourth = replica_->apply(history_[3], 4);
+  auto fifth = replica_->apply(append(3), 5);
+  replica_->commit_applied();
+  offload.work();
+  offload.then();
+  offload.work();
+  offload.then();
+  EXPECT_EQ(result(fourth).status.code(), ErrorCode::kUnavailable);  // outcome decided by the peer
+  ASSERT_TRUE(result(fifth).status.is_ok()) << result(fifth).status.to_string();
+  EXPECT_EQ(result(fifth).appends.at(0).first_version, 4);
+  EXPECT_EQ(stored_events(), 5u);
+  EXPECT_EQ(replica_->visible_index(), 5u);
+}
+
+TEST_F(BackgroundCatchUpTest, AFailedFetchFailStopsAndAnswersEverythingHeld) {
+  ManualOffload offload;
+  replica_->set_offload(&offload);
+  catch_up_to(3, Status::unavailable("no peer has applied index 3"));
+  ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(3))).is_ok());
+  auto held = replica_->apply(append(2), 4);
+  offload.work();
+  offload.then();
+  EXPECT_EQ(result(held).status.code(), ErrorCode::kUnavailable);
+  EXPECT_FALSE(replica_->failed_status().is_ok());
+  EXPECT_GE(replica_->visible_index(), 4u);  // nothing left to wait for
+  EXPECT_EQ(offload.pending(), 0u);
+  EXPECT_EQ(stored_events(), 0u);
+}
+
+TEST_F(BackgroundCatchUpTest, ANewerSnapshotWhileFetchingRaisesTheTargetWithoutBlocking) {
+  history_.push_back(append(2));
+  ManualOffload offload;
+  replica_->set_offload(&offload);
+  catch_up_to(0);
+  ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(3))).is_ok());
+  ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(4))).is_ok());  // at once
+  EXPECT_EQ(offload.pending(), 1u);  // the same fetch, now to index 4
+  EXPECT_EQ(replica_->applied_index(), 4u);
+  auto fifth = replica_->apply(append(3), 5);
+  offload.work();
+  offload.then();
+  offload.work();
+  offload.then();
+  EXPECT_EQ(asked_, (std::vector<uint64_t>{4}));
+  ASSERT_TRUE(result(fifth).status.is_ok()) << result(fifth).status.to_string();
+  EXPECT_EQ(replica_->visible_index(), 5u);
+  EXPECT_EQ(stored_events(), 5u);
+
+  // A snapshot arriving after a fetch ended (its continuation not yet run) concludes that one
+  // and, already there, starts nothing new.
+  ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(4))).is_ok());
+  EXPECT_EQ(offload.pending(), 0u);
+}
+
+TEST_F(BackgroundCatchUpTest, DrainWaitsForTheFetch) {
+  ManualOffload offload;
+  replica_->set_offload(&offload);
+  catch_up_to(3);
+  ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(3))).is_ok());
+  auto fourth = replica_->apply(append(2), 4);
+  offload.work();  // fetched; the continuation has not run
+  replica_->set_offload(nullptr);
+  replica_->drain();
+  EXPECT_TRUE(result(fourth).status.is_ok()) << result(fourth).status.to_string();
+  EXPECT_EQ(replica_->visible_index(), 4u);
+  offload.then();  // late continuation: nothing to do
+  EXPECT_EQ(stored_events(), 4u);
+}
+
 }  // namespace
 }  // namespace reckon::store
