@@ -389,6 +389,12 @@ bool EmitterPool::read_batch_unlocked(size_t index, std::unique_lock<std::mutex>
   const size_t n = emitters_.size();
   lock.unlock();
   const Position before = ctx_.store->last_position();
+  if (before < from) {
+    // Nothing appended past the cursor: no read. A live pool passes here after every ack.
+    lock.lock();
+    e.caught_up = true;
+    return false;
+  }
   std::vector<Event> matched;
   Position last_seen = from - 1;
   Result<ReadAllResult> page = Status::ok();
