@@ -354,17 +354,17 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
                       " (after " + std::to_string(after) + ")");
   };
   for (const auto& item : cond.items) {
-    // Events staged earlier in this batch are not in RocksDB yet.
-    for (const auto& pe : b.events_) {
-      if (pe.position > after && item_matches(item, pe.event_type, pe.tags)) return failed(pe.position);
-    }
+    // The lowest matching position after `after`, wherever it is: replicas fold commands into
+    // batches differently, and neither the verdict nor the position it names may depend on
+    // that. Events staged earlier in this batch (not in RocksDB yet) come after every
+    // committed one, so they are looked at only when no committed event matches.
+    Position found = 0;
     const Position committed_last = state_.last_position;
-    if (committed_last <= after) continue;
-    if (item.event_types.empty() && item.tags.empty()) return failed(after + 1);
-
-    rocksdb::ReadOptions ro;
-    if (!item.tags.empty()) {
+    if (committed_last > after && item.event_types.empty() && item.tags.empty()) {
+      found = after + 1;
+    } else if (committed_last > after && !item.tags.empty()) {
       // The tag index is usually the more selective; verify type and other tags per event.
+      rocksdb::ReadOptions ro;
       const std::string upper = name_upper_bound(item.tags[0]);
       rocksdb::Slice upper_slice(upper);
       ro.iterate_upper_bound = &upper_slice;
@@ -377,20 +377,32 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
             "reading event for condition"));
         EventView v;
         RECKON_RETURN_IF_ERROR(decode_event(record, v));
-        if (item_matches(item, v.event_type, v.tags)) return failed(p);
+        if (item_matches(item, v.event_type, v.tags)) {
+          found = p;
+          break;
+        }
       }
       RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning tag index"));
-    } else {
+    } else if (committed_last > after) {
       for (const auto& type : item.event_types) {
+        rocksdb::ReadOptions ro;
         const std::string upper = name_upper_bound(type);
         rocksdb::Slice upper_slice(upper);
         ro.iterate_upper_bound = &upper_slice;
         std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kTypeIndex)));
         it->Seek(name_key(type, after + 1));
-        if (it->Valid()) return failed(name_key_suffix(it->key().ToStringView()));
+        if (it->Valid()) {
+          const Position p = name_key_suffix(it->key().ToStringView());
+          if (found == 0 || p < found) found = p;
+        }
         RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning type index"));
       }
     }
+    for (size_t i = 0; found == 0 && i < b.events_.size(); ++i) {
+      const auto& pe = b.events_[i];
+      if (pe.position > after && item_matches(item, pe.event_type, pe.tags)) found = pe.position;
+    }
+    if (found != 0) return failed(found);
   }
   return Status::ok();
 }

@@ -202,5 +202,68 @@ TEST_F(StateMachineTest, GarbageCommandIsRefusedAndConsumesItsIndex) {
   EXPECT_EQ(sm.committed().last_position, 0u);
 }
 
+// Found by the storage simulation (seed 7 of tests/unit/store/storage_simulation_test.cc):
+// replicas fold commands into batches differently, so a condition check that looked at the
+// batch's staged events first named a different position on each replica. It names the lowest
+// matching position now, however the commands were batched.
+TEST_F(StateMachineTest, AFailedConditionNamesTheSamePositionWhateverTheBatching) {
+  auto typed_append = [](const std::string& type) {
+    std::vector<StreamAppend> parts(1);
+    parts[0].stream_id = "s-" + type;
+    NewEvent e;
+    e.event_id = Uuid::v7();
+    e.event_type = type;
+    e.data = "{}";
+    parts[0].events.push_back(std::move(e));
+    return encode_append_command(1000, parts, std::nullopt);
+  };
+  auto conditional = [](std::vector<std::string> types) {
+    std::vector<StreamAppend> parts(1);
+    parts[0].stream_id = "c";
+    NewEvent e;
+    e.event_id = Uuid::v7();
+    e.event_type = "C";
+    e.data = "{}";
+    parts[0].events.push_back(std::move(e));
+    AppendCondition cond;
+    cond.items.push_back(QueryItem{std::move(types), {}});
+    return encode_append_command(1000, parts, cond);
+  };
+  // Position 1 is a T, position 2 a U; both conditions fail, at position 1.
+  const std::vector<std::string> commands = {typed_append("T"), typed_append("U"),
+                                             conditional({"T"}), conditional({"U", "T"})};
+  std::vector<std::string> first_store, second_store;
+  {
+    // One batch per command.
+    auto db = open_db(dir_.sub("a"));
+    StateMachine sm(*db, 100);
+    ASSERT_TRUE(sm.load().is_ok());
+    for (size_t i = 0; i < commands.size(); ++i) {
+      ApplyBatch b = sm.begin();
+      first_store.push_back(sm.apply(commands[i], i + 1, b).status.to_string());
+      ASSERT_TRUE(sm.commit(b, false).is_ok());
+    }
+  }
+  {
+    // The first command committed, the rest in one batch.
+    auto db = open_db(dir_.sub("b"));
+    StateMachine sm(*db, 100);
+    ASSERT_TRUE(sm.load().is_ok());
+    ApplyBatch b = sm.begin();
+    second_store.push_back(sm.apply(commands[0], 1, b).status.to_string());
+    ASSERT_TRUE(sm.commit(b, false).is_ok());
+    b = sm.begin();
+    for (size_t i = 1; i < commands.size(); ++i) {
+      second_store.push_back(sm.apply(commands[i], i + 1, b).status.to_string());
+    }
+    ASSERT_TRUE(sm.commit(b, false).is_ok());
+  }
+  EXPECT_EQ(first_store, second_store);
+  EXPECT_EQ(first_store[2],
+            "ConditionFailed: an event matching the append condition exists at position 1 "
+            "(after 0)");
+  EXPECT_EQ(first_store[3], first_store[2]);
+}
+
 }  // namespace
 }  // namespace reckon::storage
