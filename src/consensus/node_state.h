@@ -50,7 +50,7 @@ struct NodeStatus {
   uint64_t commit_index = 0;  // highest index known committed
   uint64_t last_applied = 0;  // highest index Raft handed to the state machine (or skipped)
   uint64_t last_index = 0;    // highest index in the local log
-  uint64_t state_machine_applied = 0;  // ReplicatedStateMachine::applied_index()
+  uint64_t state_machine_applied = 0;  // ReplicatedStateMachine::visible_index(): what reads see
   std::vector<Member> members;         // current configuration (possibly uncommitted)
   // How often GuardedIo corrected a libraft 0.15 replication defect on this node (diagnostic;
   // docs/CONSENSUS.md, "libraft 0.15 defects").

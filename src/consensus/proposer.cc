@@ -12,6 +12,7 @@ Proposer::~Proposer() {
   // Only reachable with requests outstanding if the owner skipped abandon_all(); completing
   // them here keeps the "done exactly once" promise.
   if (!outstanding_.empty()) abandon_all(Status::unavailable("consensus replica destroyed"));
+  machine_ = nullptr;  // may be gone already; nothing waits for visibility any more
   deliver();
 }
 
@@ -40,14 +41,14 @@ void Proposer::finish(Request* req, Status status) {
   }
   outstanding_.erase(it);  // destroys req unless retired
   if (done)
-    ready_.push_back([done = std::move(done), status = std::move(status)] { done(status); });
+    queue([done = std::move(done), status = std::move(status)] { done(status); });
 }
 
 void Proposer::finish_apply(Request* req, Result<std::shared_ptr<void>> result) {
   ApplyDone done = std::move(req->apply_done);
   outstanding_.erase(req->seq);
   if (done) {
-    ready_.push_back([done = std::move(done), result = std::move(result)]() mutable {
+    queue([done = std::move(done), result = std::move(result)]() mutable {
       done(std::move(result));
     });
   }
@@ -55,7 +56,11 @@ void Proposer::finish_apply(Request* req, Result<std::shared_ptr<void>> result) 
 
 void Proposer::fail_now(Done done, Status status) {
   if (done)
-    ready_.push_back([done = std::move(done), status = std::move(status)] { done(status); });
+    queue([done = std::move(done), status = std::move(status)] { done(status); });
+}
+
+void Proposer::queue(std::function<void()> completion) {
+  ready_.push_back({machine_ != nullptr ? machine_->applied_index() : 0, std::move(completion)});
 }
 
 Status Proposer::sync_failure(int rv, std::string_view what) {
@@ -66,7 +71,7 @@ Status Proposer::sync_failure(int rv, std::string_view what) {
 void Proposer::propose(std::string_view command, ApplyDone done) {
   auto fail = [&](Status st) {
     if (done) {
-      ready_.push_back([done = std::move(done), st = std::move(st)] { done(st); });
+      queue([done = std::move(done), st = std::move(st)] { done(st); });
     }
   };
   if (raft_ == nullptr) return fail(Status::internal("proposer not attached to a raft instance"));
@@ -176,10 +181,12 @@ void Proposer::on_transfer(struct raft_transfer* transfer) {
 }
 
 void Proposer::deliver() {
-  while (!ready_.empty()) {
-    std::vector<std::function<void()>> batch;
-    batch.swap(ready_);
-    for (auto& fn : batch) fn();
+  // Marks never decrease along the queue, so the deliverable completions are a prefix.
+  while (!ready_.empty() &&
+         (machine_ == nullptr || ready_.front().visible_at <= machine_->visible_index())) {
+    auto run = std::move(ready_.front().run);
+    ready_.pop_front();
+    run();  // may queue more
   }
 }
 
@@ -190,10 +197,10 @@ void Proposer::abandon_all(const Status& why) {
   for (auto& [seq, req] : pending) {
     if (req->kind == Kind::kApply) {
       if (req->apply_done) {
-        ready_.push_back([done = std::move(req->apply_done), why] { done(why); });
+        queue([done = std::move(req->apply_done), why] { done(why); });
       }
     } else if (req->done) {
-      ready_.push_back([done = std::move(req->done), why] { done(why); });
+      queue([done = std::move(req->done), why] { done(why); });
     }
   }
 }

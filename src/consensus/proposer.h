@@ -5,8 +5,11 @@
 // Shared by RaftNode and the simulation tests, like FsmAdapter. Every request's `done` is called
 // exactly once: completions are queued and run by deliver(), which the owner calls once per loop
 // turn after FsmAdapter::commit_if_needed(), so a caller never learns of a result before the
-// state machine has committed it. Requests libraft never called back (it was closed first) are
-// completed by abandon_all().
+// state machine has committed it. A state machine that writes in the background
+// (ReplicatedStateMachine::visible_index) holds completions back further: each is marked with
+// the index the state machine had applied when it was queued, and runs, in queue order, once
+// that index is visible. Requests libraft never called back (it was closed first) are completed
+// by abandon_all().
 //
 // Group commit: each command is its own raft_apply of one entry. libraft 0.15 calls a
 // raft_apply callback when the *first* entry of the request is applied, so multi-entry requests
@@ -18,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +31,7 @@
 
 #include "consensus/libraft.h"
 #include "consensus/node_state.h"
+#include "consensus/state_machine.h"
 #include "reckon/status.h"
 
 namespace reckon::consensus {
@@ -42,6 +47,8 @@ class Proposer {
   Proposer& operator=(const Proposer&) = delete;
 
   void attach(struct raft* r) { raft_ = r; }
+  // Completions wait until `machine` shows the effects they follow (optional).
+  void hold_until_visible(const ReplicatedStateMachine* machine) { machine_ = machine; }
 
   // Appends `command` as one log entry if this replica is the leader; `done` gets the state
   // machine's apply() result once committed and applied here, or NotLeader / Unavailable /...
@@ -63,7 +70,8 @@ class Proposer {
   // Completions waiting for deliver().
   size_t ready() const { return ready_.size(); }
 
-  // Runs queued completions (including any queued while running them).
+  // Runs queued completions whose effects are visible (including any queued while running
+  // them), in queue order.
   void deliver();
 
   // After raft_close() has completed: completes every request libraft never called back, and
@@ -89,6 +97,7 @@ class Proposer {
   void finish(Request* req, Status status);
   void finish_apply(Request* req, Result<std::shared_ptr<void>> result);
   void fail_now(Done done, Status status);
+  void queue(std::function<void()> completion);
   Status sync_failure(int rv, std::string_view what);
 
   static void on_apply(struct raft_apply* req, int status, void* result);
@@ -102,7 +111,12 @@ class Proposer {
   std::map<uint64_t, std::unique_ptr<Request>> outstanding_;
   // Completed transfers whose memory libraft may still touch; freed by abandon_all().
   std::vector<std::unique_ptr<Request>> retired_;
-  std::vector<std::function<void()>> ready_;
+  struct Completion {
+    uint64_t visible_at = 0;  // the state machine's applied index when queued
+    std::function<void()> run;
+  };
+  const ReplicatedStateMachine* machine_ = nullptr;
+  std::deque<Completion> ready_;
 };
 
 }  // namespace reckon::consensus

@@ -76,6 +76,38 @@ Status validate(const RaftOptions& o) {
 
 }  // namespace
 
+// The state machine's background writes (LoopOffload) on libuv's thread pool: the work runs on
+// a pool thread, the continuation on the loop thread, whose check phase then settles the core.
+class UvOffload final : public LoopOffload {
+ public:
+  explicit UvOffload(uv_loop_t* loop) : loop_(loop) {}
+
+  void run(std::function<void()> work, std::function<void()> then_on_loop) override {
+    auto* job = new Job{{}, std::move(work), std::move(then_on_loop)};
+    job->req.data = job;
+    if (uv_queue_work(loop_, &job->req, &UvOffload::on_work, &UvOffload::on_done) != 0) {
+      // Only possible with null callbacks; keep the promise anyway.
+      std::unique_ptr<Job> owned(job);
+      owned->work();
+      owned->then();
+    }
+  }
+
+ private:
+  struct Job {
+    uv_work_t req;
+    std::function<void()> work;
+    std::function<void()> then;
+  };
+  static void on_work(uv_work_t* req) { static_cast<Job*>(req->data)->work(); }
+  static void on_done(uv_work_t* req, int /*status: never cancelled*/) {
+    std::unique_ptr<Job> job(static_cast<Job*>(req->data));
+    job->then();
+  }
+
+  uv_loop_t* loop_;
+};
+
 struct RaftNode::Loop {
   Loop(const RaftOptions& o, ReplicatedStateMachine& machine) : options(o), core(machine) {}
 
@@ -91,6 +123,7 @@ struct RaftNode::Loop {
   uv_check_t check{};
   uv_timer_t stop_timer{};
   uv_timer_t defer_timer{};  // runs `deferred` on the next loop turn
+  UvOffload offload{&loop};
   std::function<void()> deferred;
   bool loop_ready = false, transport_ready = false, io_ready = false, raft_ready = false,
        handles_ready = false;
@@ -314,6 +347,7 @@ struct RaftNode::Loop {
     raft_ready = true;
     raft.data = this;
     core.attach(&raft);
+    core.fsm().machine().set_offload(&offload);  // closed() takes it back
 
     raft_set_election_timeout(&raft, static_cast<unsigned>(o.election_timeout.count()));
     raft_set_heartbeat_timeout(&raft, static_cast<unsigned>(o.heartbeat_timeout.count()));

@@ -28,7 +28,9 @@ std::optional<LeadershipEvent> ReplicaCore::settle() {
 }
 
 std::optional<LeadershipEvent> ReplicaCore::closed(const Status& why) {
+  fsm_.machine().set_offload(nullptr);
   fsm_.commit_if_needed();
+  fsm_.machine().drain();
   proposer_.abandon_all(why);
   proposer_.deliver();
   return tracker_.mark_unavailable();
@@ -47,7 +49,7 @@ NodeStatus ReplicaCore::status() const {
   s.commit_index = raft_->commit_index;
   s.last_applied = raft_last_applied(raft_);
   s.last_index = raft_last_index(raft_);
-  s.state_machine_applied = fsm_.machine().applied_index();
+  s.state_machine_applied = fsm_.machine().visible_index();
   // Commit clamps are left out: they also happen, harmlessly, whenever a follower lags.
   s.libraft_corrections = io_guard_.replies_clamped() + io_guard_.stale_replies() +
                           io_guard_.entries_trimmed() + io_guard_.votes_refused();

@@ -22,7 +22,9 @@ namespace reckon::consensus {
 
 class ReplicaCore {
  public:
-  explicit ReplicaCore(ReplicatedStateMachine& machine) : fsm_(machine) {}
+  explicit ReplicaCore(ReplicatedStateMachine& machine) : fsm_(machine) {
+    proposer_.hold_until_visible(&machine);
+  }
 
   // RaftNode: wraps the backend's raft_io; pass the result to raft_init().
   struct raft_io* guard_io(struct raft_io* inner) {
@@ -49,8 +51,9 @@ class ReplicaCore {
   // a barrier so entries of earlier terms commit and apply without waiting for a new command.
   std::optional<LeadershipEvent> settle();
 
-  // After raft_close() completed: fail requests libraft never called back, deliver, and report
-  // the node unavailable.
+  // After raft_close() completed: make the state machine write synchronously (and finish what
+  // it has in flight), fail requests libraft never called back, deliver, and report the node
+  // unavailable.
   std::optional<LeadershipEvent> closed(const Status& why);
 
   const LeadershipEvent& leadership() const { return tracker_.current(); }

@@ -26,12 +26,20 @@
 //    verifies and keeps its state; if it is behind, it must bring itself up to that point
 //    (bulk fetch from a peer) before returning, or fail (the leader retries later).
 //
+//  - Pipelined commits (optional): given a LoopOffload, commit_applied() may hand the write to
+//    another thread and return at once; the next turn's apply() calls then stage on top of the
+//    state being written. visible_index() says how far readers can see: the consensus layer
+//    delivers a request's completion (command result, barrier, ...) only once visible_index()
+//    has reached the index the state machine had applied when the completion was queued, so
+//    a caller never reads older state than its own acknowledged write.
+//
 // Threading: every method is called on the Raft loop thread of the node that owns the state
 // machine, one call at a time. Calls must not block for long: while they run the node neither
 // votes nor heartbeats.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +47,15 @@
 #include "reckon/status.h"
 
 namespace reckon::consensus {
+
+// Runs work off the Raft loop thread, then a continuation back on it; the replica settles
+// (delivers completions) after the continuation. RaftNode provides one backed by libuv's thread
+// pool; the simulation provides none, so its state machines commit synchronously.
+class LoopOffload {
+ public:
+  virtual ~LoopOffload() = default;
+  virtual void run(std::function<void()> work, std::function<void()> then_on_loop) = 0;
+};
 
 class ReplicatedStateMachine {
  public:
@@ -60,6 +77,15 @@ class ReplicatedStateMachine {
 
   // Brings the state machine to (at least) the point described by a snapshot_state() result.
   virtual Status restore_state(std::string_view state) = 0;
+
+  // ---- Pipelined commits (see the contract above); the defaults commit synchronously ----
+  // nullptr: commit synchronously from now on (the node is closing).
+  virtual void set_offload(LoopOffload* offload) { (void)offload; }
+  // Highest index whose effects readers can see.
+  virtual uint64_t visible_index() const { return applied_index(); }
+  // Finishes any write in flight and writes everything staged, before returning; afterwards
+  // visible_index() == applied_index().
+  virtual void drain() {}
 };
 
 }  // namespace reckon::consensus

@@ -99,8 +99,18 @@ ApplyBatch StateMachine::begin() const {
   return b;
 }
 
+ApplyBatch StateMachine::begin_after(const ApplyBatch& parent) const {
+  ApplyBatch b;
+  b.state_ = parent.state_;
+  b.parent_ = &parent;
+  return b;
+}
+
 Result<StreamHead> StateMachine::load_head(const std::string& stream, ApplyBatch& b) {
   if (auto it = b.heads_.find(stream); it != b.heads_.end()) return it->second;
+  if (b.parent_ != nullptr) {
+    if (auto it = b.parent_->heads_.find(stream); it != b.parent_->heads_.end()) return it->second;
+  }
   if (const StreamHead* cached = heads_.find(stream)) return *cached;
   std::string value;
   auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kStreams), stream, &value);
@@ -115,6 +125,11 @@ Result<StreamHead> StateMachine::load_head(const std::string& stream, ApplyBatch
 
 Result<std::optional<EventLocation>> StateMachine::find_event_id(const Uuid& id, ApplyBatch& b) {
   if (auto it = b.ids_.find(id); it != b.ids_.end()) return std::optional<EventLocation>(it->second);
+  if (b.parent_ != nullptr) {
+    if (auto it = b.parent_->ids_.find(id); it != b.parent_->ids_.end()) {
+      return std::optional<EventLocation>(it->second);
+    }
+  }
   std::string value;
   auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kEventIds), uuid_key(id), &value);
   if (s.IsNotFound()) return std::optional<EventLocation>();
@@ -185,7 +200,7 @@ CommandResult StateMachine::apply(std::string_view command, uint64_t index, Appl
 }
 
 void StateMachine::apply_member_address(const DecodedCommand& c, ApplyBatch& b) {
-  if (!b.members_) b.members_ = members_;
+  if (!b.members_) b.members_ = b.parent_ != nullptr && b.parent_->members_ ? *b.parent_->members_ : members_;
   if (c.member_address.empty()) {
     b.members_->erase(c.member_id);
     b.batch_.Delete(db_.cf(Cf::kDefault), member_key(c.member_id));
@@ -354,14 +369,18 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
                       " (after " + std::to_string(after) + ")");
   };
   for (const auto& item : cond.items) {
-    // The lowest matching position after `after`, wherever it is: replicas fold commands into
-    // batches differently, and neither the verdict nor the position it names may depend on
-    // that. Events staged earlier in this batch (not in RocksDB yet) come after every
-    // committed one, so they are looked at only when no committed event matches.
+    // The lowest matching position after `after`, wherever it is: in RocksDB, in the parent
+    // batch being written, or staged earlier in this batch. Replicas fold commands into batches
+    // (and pipeline their writes) differently, and neither the verdict nor the position it
+    // names may depend on that. RocksDB may already hold a parent's events, but every event it
+    // holds is one of the log's, so the lowest of all candidates is the same everywhere.
     Position found = 0;
+    auto consider = [&found](Position p) {
+      if (found == 0 || p < found) found = p;
+    };
     const Position committed_last = state_.last_position;
     if (committed_last > after && item.event_types.empty() && item.tags.empty()) {
-      found = after + 1;
+      consider(after + 1);
     } else if (committed_last > after && !item.tags.empty()) {
       // The tag index is usually the more selective; verify type and other tags per event.
       rocksdb::ReadOptions ro;
@@ -378,7 +397,7 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
         EventView v;
         RECKON_RETURN_IF_ERROR(decode_event(record, v));
         if (item_matches(item, v.event_type, v.tags)) {
-          found = p;
+          consider(p);
           break;
         }
       }
@@ -391,16 +410,17 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
         ro.iterate_upper_bound = &upper_slice;
         std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kTypeIndex)));
         it->Seek(name_key(type, after + 1));
-        if (it->Valid()) {
-          const Position p = name_key_suffix(it->key().ToStringView());
-          if (found == 0 || p < found) found = p;
-        }
+        if (it->Valid()) consider(name_key_suffix(it->key().ToStringView()));
         RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning type index"));
       }
     }
-    for (size_t i = 0; found == 0 && i < b.events_.size(); ++i) {
-      const auto& pe = b.events_[i];
-      if (pe.position > after && item_matches(item, pe.event_type, pe.tags)) found = pe.position;
+    for (const ApplyBatch* staged = &b; staged != nullptr; staged = staged->parent_) {
+      for (const auto& pe : staged->events_) {
+        if (pe.position > after && item_matches(item, pe.event_type, pe.tags)) {
+          consider(pe.position);
+          break;  // a batch's events are in position order
+        }
+      }
     }
     if (found != 0) return failed(found);
   }
@@ -463,17 +483,31 @@ Status StateMachine::apply_snapshot(const DecodedCommand& c, ApplyBatch& b) {
 }
 
 Status StateMachine::commit(ApplyBatch& b, bool sync) {
+  RECKON_RETURN_IF_ERROR(write(b, sync));
+  publish(b, nullptr);
+  return Status::ok();
+}
+
+Status StateMachine::write(ApplyBatch& b, bool sync) const {
   if (b.commands_ == 0) return Status::ok();
   std::string value;
   encode_state(value, b.state_);
   b.batch_.Put(db_.cf(Cf::kDefault), kStateKey, value);
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  RECKON_RETURN_IF_ERROR(from_rocks(db_.db()->Write(wo, &b.batch_), "committing write batch"));
+  return from_rocks(db_.db()->Write(wo, &b.batch_), "committing write batch");
+}
+
+void StateMachine::publish(ApplyBatch& b, ApplyBatch* child) {
+  if (child != nullptr && child->parent_ == &b) {
+    // The child staged its member directory from ours; everything else it reads falls through
+    // to the caches and RocksDB, which hold this batch from now on.
+    child->parent_ = nullptr;
+  }
+  if (b.commands_ == 0) return;
   state_ = b.state_;
   if (b.members_) members_ = std::move(*b.members_);
   for (auto& [stream, head] : b.heads_) heads_.put(stream, head);
-  return Status::ok();
 }
 
 }  // namespace reckon::storage

@@ -8,8 +8,14 @@
 // command that fails stages nothing. Given the same committed state and the same commands,
 // every replica produces the same bytes.
 //
-// Thread-safety: apply and commit must be called by one thread at a time (the committer, or
-// later the Raft apply thread). Readers never touch the state machine; they read RocksDB.
+// Pipelining: a batch may be staged on top of another that is still being written
+// (begin_after): lookups see the parent's pending state, then the committed state. The parent
+// is written (write(), any thread) and then published (publish(), apply thread) before the
+// child; publishing the parent detaches the child from it.
+//
+// Thread-safety: apply, begin*, publish and commit must be called by one thread at a time (the
+// committer, or the Raft loop thread). write() may run on another thread at the same time, on
+// a batch nobody applies into any more. Readers never touch the state machine; they read RocksDB.
 #pragma once
 
 #include <rocksdb/write_batch.h>
@@ -56,6 +62,9 @@ class ApplyBatch {
 
  private:
   friend class StateMachine;
+  // The batch this one was staged on top of, while that one is being written (nullptr once
+  // it is published). Only its overlay maps and state are read, never written.
+  const ApplyBatch* parent_ = nullptr;
   // Views into command bytes, which the caller keeps alive until the batch is committed.
   struct PendingEvent {
     Position position;
@@ -82,11 +91,21 @@ class StateMachine {
   Status load();
 
   ApplyBatch begin() const;
+  // A batch that continues from `parent`, which has been applied into for the last time and
+  // is being (or about to be) written. `parent` must stay alive until it is published.
+  ApplyBatch begin_after(const ApplyBatch& parent) const;
   // `command` must stay alive until the batch is committed or dropped.
   CommandResult apply(std::string_view command, uint64_t index, ApplyBatch& batch);
-  // Writes the batch atomically (fsync when `sync`). On success the batch becomes the
-  // committed state; on failure nothing of it is published.
+  // Writes the batch atomically (fsync when `sync`) and publishes it. On failure nothing of it
+  // is published.
   Status commit(ApplyBatch& batch, bool sync);
+
+  // commit() in two steps, for pipelining. write() touches only RocksDB and `batch` (safe on
+  // another thread while the apply thread stages a child batch); publish() then makes the
+  // written batch the committed state, and detaches `child` (the batch staged on top of it,
+  // if any) from it. Batches must be written and published in the order they were begun.
+  Status write(ApplyBatch& batch, bool sync) const;
+  void publish(ApplyBatch& batch, ApplyBatch* child);
 
   const SystemState& committed() const { return state_; }
   // A bulk catch-up (storage/state_transfer.h) started and did not finish: the store holds no

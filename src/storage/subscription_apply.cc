@@ -18,6 +18,9 @@ Status subscription_not_found(std::string_view key) {
 
 Result<std::optional<Subscription>> StateMachine::load_subscription(const std::string& key, ApplyBatch& b) {
   if (auto it = b.subscriptions_.find(key); it != b.subscriptions_.end()) return it->second;
+  if (b.parent_ != nullptr) {
+    if (auto it = b.parent_->subscriptions_.find(key); it != b.parent_->subscriptions_.end()) return it->second;
+  }
   std::string value;
   auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kSubscriptions), key, &value);
   if (s.IsNotFound()) return std::optional<Subscription>();

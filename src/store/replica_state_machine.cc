@@ -77,57 +77,133 @@ void ReplicaStateMachine::fail_stop(Status why) {
 }
 
 std::shared_ptr<void> ReplicaStateMachine::apply(std::string_view command, uint64_t index) {
+  auto result = std::make_shared<storage::CommandResult>();
+  if (catching_up_) {
+    // The store is being replaced underneath: keep the command, answer it once caught up.
+    deferred_.push_back({std::string(command), index, result});
+    return result;
+  }
+  stage(command, index, result);
+  return result;
+}
+
+void ReplicaStateMachine::stage(std::string_view command, uint64_t index,
+                                const std::shared_ptr<storage::CommandResult>& result) {
   if (machine_.catch_up_pending()) {
     // Half-replaced by a catch-up that did not finish: not a state of the log, so nothing may
     // be applied on it (restore_state resumes the catch-up; a restart does too).
     fail_stop(Status::unavailable("replica is in the middle of a catch-up; restart it"));
   }
   if (Status f = failed_status(); !f.is_ok()) {
-    return std::make_shared<storage::CommandResult>(storage::CommandResult{f, {}});
+    *result = storage::CommandResult{f, {}};
+    return;
   }
-  if (!batch_) batch_ = machine_.begin();
-  // The batch keeps views into the command until it is committed; libraft's entry buffer is not
-  // guaranteed to live that long, so keep a copy (a deque never moves its strings).
-  const std::string& bytes = batch_commands_.emplace_back(command);
-  auto result = std::make_shared<storage::CommandResult>(machine_.apply(bytes, index, *batch_));
-  batch_results_.push_back(result);
-  return result;
+  if (!open_) {
+    open_ = std::make_unique<Turn>();
+    open_->seq = next_seq_++;
+    open_->batch = writing_ ? machine_.begin_after(writing_->batch) : machine_.begin();
+  }
+  // The batch keeps views into the command until it is written; libraft's entry buffer is not
+  // guaranteed to live that long, so keep a copy.
+  const std::string& bytes = open_->commands.emplace_back(command);
+  *result = machine_.apply(bytes, index, open_->batch);
+  open_->results.push_back(result);
 }
 
 uint64_t ReplicaStateMachine::applied_index() const {
-  return batch_ ? batch_->applied_index() : machine_.committed().applied_index;
+  if (catching_up_) return deferred_.empty() ? catching_up_->target.applied_index : deferred_.back().index;
+  if (open_) return open_->batch.applied_index();
+  if (writing_) return writing_->batch.applied_index();
+  return std::max(machine_.committed().applied_index, failed_index_);
+}
+
+uint64_t ReplicaStateMachine::visible_index() const {
+  // After a fail-stop every staged command has its (failed) answer: nothing more to wait for.
+  if (failed_index_ != 0) return applied_index();
+  return machine_.committed().applied_index;
 }
 
 void ReplicaStateMachine::commit_applied() {
-  if (!batch_) return;
-  const size_t n = batch_->commands();
-  const bool members_changed = batch_->members_changed();
-  Status s = machine_.commit(*batch_, /*sync=*/false);  // the Raft log is the durable record
-  if (s.is_ok()) {
+  if (!open_) return;
+  if (offload_ == nullptr) return drain();  // synchronous: the simulation, a closing node
+  if (!writing_) start_write();
+  // else: the write in flight starts the next one (this turn included) when it is done.
+}
+
+void ReplicaStateMachine::start_write() {
+  writing_ = std::move(open_);
+  Turn* turn = writing_.get();
+  const uint64_t seq = turn->seq;
+  offload_->run(
+      [this, turn] {
+        // The Raft log is the durable record: no fsync here.
+        Status s = machine_.write(turn->batch, /*sync=*/false);
+        std::lock_guard<std::mutex> lock(write_mu_);
+        turn->write_status = std::move(s);
+        turn->written = true;
+        write_cv_.notify_all();
+      },
+      [this, seq] { finish_write(seq); });
+}
+
+void ReplicaStateMachine::wait_written(const Turn& turn) {
+  std::unique_lock<std::mutex> lock(write_mu_);
+  write_cv_.wait(lock, [&] { return turn.written; });
+}
+
+void ReplicaStateMachine::finish_write(uint64_t seq) {
+  if (!writing_ || writing_->seq != seq) return;  // drain() concluded it already
+  wait_written(*writing_);                         // done: the continuation runs after the work
+  std::unique_ptr<Turn> turn = std::move(writing_);
+  conclude(*turn, turn->write_status);
+  if (open_ && offload_ != nullptr) start_write();
+}
+
+void ReplicaStateMachine::drain() {
+  if (catching_up_) finish_catch_up(catching_up_->seq);
+  if (writing_) {
+    wait_written(*writing_);
+    std::unique_ptr<Turn> turn = std::move(writing_);
+    conclude(*turn, turn->write_status);
+  }
+  if (open_) {
+    std::unique_ptr<Turn> turn = std::move(open_);
+    conclude(*turn, machine_.write(turn->batch, /*sync=*/false));
+  }
+}
+
+void ReplicaStateMachine::conclude(Turn& turn, Status written) {
+  if (written.is_ok()) {
+    const bool members_changed = turn.batch.members_changed();
+    machine_.publish(turn.batch, open_ ? &open_->batch : nullptr);
     commits_.fetch_add(1, std::memory_order_relaxed);
-    commands_.fetch_add(n, std::memory_order_relaxed);
+    commands_.fetch_add(turn.batch.commands(), std::memory_order_relaxed);
     if (members_changed) {
       std::lock_guard<std::mutex> lock(mu_);
       members_ = machine_.members();
     }
-  } else {
-    Status failed = Status::unavailable(
-        "replica stopped applying after a failed write (restart the node to replay its log): " +
-        s.to_string());
-    std::fprintf(stderr, "reckondb: %s\n", failed.to_string().c_str());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      failed_ = failed;
-    }
-    for (auto& r : batch_results_) *r = storage::CommandResult{failed, {}};
+    if (on_commit_) on_commit_(machine_.committed().last_position);
+    return;
   }
-  batch_.reset();
-  batch_commands_.clear();
-  batch_results_.clear();
-  if (s.is_ok() && on_commit_) on_commit_(machine_.committed().last_position);
+  Status failed = Status::unavailable(
+      "replica stopped applying after a failed write (restart the node to replay its log): " +
+      written.to_string());
+  std::fprintf(stderr, "reckondb: %s\n", failed.to_string().c_str());
+  fail_stop(failed);
+  // Nothing of this turn is in the store, and what was staged on top of it never will be.
+  failed_index_ = std::max(failed_index_, turn.batch.applied_index());
+  for (auto& r : turn.results) *r = storage::CommandResult{failed, {}};
+  if (open_) {
+    failed_index_ = std::max(failed_index_, open_->batch.applied_index());
+    for (auto& r : open_->results) *r = storage::CommandResult{failed, {}};
+    open_.reset();
+  }
 }
 
 Result<std::string> ReplicaStateMachine::snapshot_state() {
+  // libraft keeps its log and tries again at the next threshold.
+  if (catching_up_) return Status::unavailable("a bulk catch-up is running");
+  drain();  // the snapshot describes written state
   if (Status f = failed_status(); !f.is_ok()) return f;
   // Raft truncates its log behind this point once we return: what it covers must be on disk.
   RECKON_RETURN_IF_ERROR(machine_.sync());
@@ -142,6 +218,27 @@ Result<std::string> ReplicaStateMachine::snapshot_state() {
 
 Status ReplicaStateMachine::restore_state(std::string_view bytes) {
   RECKON_ASSIGN_OR_RETURN(SnapshotPoint target, decode_snapshot_point(bytes));
+  if (catching_up_) {
+    // Another snapshot while fetching (the leader resent it, or moved its log start on): the
+    // running fetch goes on to the newer point, unless it has already ended.
+    bool extended = false;
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      if (!catching_up_->done) {
+        if (target.applied_index > catching_up_->wanted.applied_index) {
+          catching_up_->target = target;
+          catching_up_->wanted = target;
+        }
+        extended = true;
+      }
+    }
+    if (extended) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [id, address] : target.members) members_.emplace(id, address);
+      return Status::ok();
+    }
+  }
+  drain();  // finishes an ended fetch, and any write in flight
   const storage::SystemState& st = machine_.committed();
   // A catch-up interrupted by a crash left a half-replaced store: whatever its old state
   // says, it must fetch again.
@@ -168,8 +265,51 @@ Status ReplicaStateMachine::restore_state(std::string_view bytes) {
   }
   SnapshotPoint wanted = target;
   wanted.applied_index = std::max(target.applied_index, st.applied_index);
-  Status fetched = catch_up(wanted);
+  if (offload_ != nullptr) {
+    // In the background: the loop keeps voting, heartbeating and storing entries (which it
+    // applies once caught up), so a replica fetching for minutes still counts for elections and
+    // commits. Results of what it applies meanwhile are held (visible_index stays put).
+    catching_up_ = std::make_unique<CatchUpRun>();
+    CatchUpRun* run = catching_up_.get();
+    run->seq = next_seq_++;
+    run->target = target;
+    run->wanted = wanted;
+    offload_->run(
+        [this, run, catch_up = std::move(catch_up)] {
+          std::unique_lock<std::mutex> lock(write_mu_);
+          for (;;) {
+            const SnapshotPoint want = run->wanted;
+            lock.unlock();
+            Status fetched = catch_up(want);
+            lock.lock();
+            // A newer snapshot arrived meanwhile: fetch on to it (resumes after what is held).
+            if (fetched.is_ok() && run->wanted.applied_index > want.applied_index) continue;
+            run->outcome = std::move(fetched);
+            run->done = true;
+            write_cv_.notify_all();
+            return;
+          }
+        },
+        [this, seq = run->seq] { finish_catch_up(seq); });
+    return Status::ok();
+  }
+  return caught_up(target, wanted, catch_up(wanted));
+}
+
+Status ReplicaStateMachine::caught_up(const SnapshotPoint& target, const SnapshotPoint& wanted,
+                                      Status fetched) {
   if (fetched.is_ok()) fetched = machine_.load();  // also drops the cached heads of the old state
+  if (fetched.is_ok() && machine_.catch_up_pending()) {
+    fetched = Status::internal("catch-up returned but did not finish");
+  }
+  const storage::SystemState& now = machine_.committed();
+  if (fetched.is_ok() && now.applied_index < wanted.applied_index) {
+    fetched = Status::internal("catch-up ended at applied index " + std::to_string(now.applied_index) +
+                               ", short of " + std::to_string(wanted.applied_index));
+  }
+  if (fetched.is_ok() && now.applied_index == target.applied_index && now.digest != target.digest) {
+    fetched = Status::corruption("catch-up produced a state whose digest differs from the snapshot's");
+  }
   if (!fetched.is_ok()) {
     // libraft has already moved past the entries this replica lacks: applying later ones on
     // the old state would diverge silently, so stop applying (a restart catches up again).
@@ -178,21 +318,48 @@ Status ReplicaStateMachine::restore_state(std::string_view bytes) {
         fetched.to_string()));
     return fetched;
   }
-  const storage::SystemState& now = machine_.committed();
-  if (machine_.catch_up_pending()) return Status::internal("catch-up returned but did not finish");
-  if (now.applied_index < wanted.applied_index) {
-    return Status::internal("catch-up ended at applied index " + std::to_string(now.applied_index) +
-                            ", short of " + std::to_string(wanted.applied_index));
-  }
-  if (now.applied_index == target.applied_index && now.digest != target.digest) {
-    return Status::corruption("catch-up produced a state whose digest differs from the snapshot's");
-  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     members_ = machine_.members();
   }
   if (on_commit_) on_commit_(now.last_position);  // live tails see the fetched events
   return Status::ok();
+}
+
+void ReplicaStateMachine::finish_catch_up(uint64_t seq) {
+  if (!catching_up_ || catching_up_->seq != seq) return;  // finished already
+  {
+    std::unique_lock<std::mutex> lock(write_mu_);
+    write_cv_.wait(lock, [&] { return catching_up_->done; });
+  }
+  std::unique_ptr<CatchUpRun> done = std::move(catching_up_);
+  std::vector<Deferred> deferred = std::move(deferred_);
+  deferred_.clear();
+  Status st = caught_up(done->target, done->wanted, done->outcome);
+  if (!st.is_ok()) {
+    const Status failed = failed_status();
+    for (auto& d : deferred) {
+      *d.result = storage::CommandResult{failed, {}};
+      failed_index_ = std::max(failed_index_, d.index);
+    }
+    failed_index_ = std::max(failed_index_, done->wanted.applied_index);
+    return;
+  }
+  // Now apply what arrived meanwhile, except what the fetched state already holds (the peer may
+  // have been further along; those outcomes were decided there and are unknown here).
+  const uint64_t held = machine_.committed().applied_index;
+  for (auto& d : deferred) {
+    if (d.index <= held) {
+      *d.result = storage::CommandResult{
+          Status::unavailable("command at index " + std::to_string(d.index) +
+                              " was applied by the peer this replica caught up from; its outcome "
+                              "is unknown here (retry: appends with event ids are idempotent)"),
+          {}};
+      continue;
+    }
+    stage(d.command, d.index, d.result);
+  }
+  commit_applied();
 }
 
 }  // namespace reckon::store

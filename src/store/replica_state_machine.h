@@ -8,10 +8,17 @@
 //  - group commit per Raft loop turn: apply() stages into one ApplyBatch, commit_applied()
 //    writes it unsynced (the Raft log is the durable record: after a crash the log replays
 //    everything above the persisted applied index);
+//  - pipelining: given a LoopOffload (RaftNode's), a turn's batch is written on a pool thread
+//    while the loop goes on: the next turns stage on top of it (storage begin_after) and are
+//    written, as one batch, when it is done. One write is in flight at a time. visible_index()
+//    is what readers see, so the consensus layer holds results back until their write landed;
 //  - logical snapshots (SnapshotPoint: applied index, last position, digest, member directory),
 //    taken after a WAL sync because Raft truncates its log behind them;
 //  - restore: at or past the snapshot it checks the digest and keeps its state; behind it runs
-//    the catch-up hook (the bulk transfer from a peer, store/bulk_catch_up) and reloads;
+//    the catch-up hook (the bulk transfer from a peer, store/bulk_catch_up) and reloads. With an
+//    offload the catch-up runs on a pool thread and restore returns at once: the loop goes on
+//    voting and storing entries, and the commands committed meanwhile are applied (and
+//    answered) once the store is caught up;
 //  - fail-stop: a RocksDB write that failed, or a catch-up that failed or was left half done,
 //    leaves this replica behind its Raft log, which cannot be undone in place — every later
 //    apply answers Unavailable and nothing more is written; a restart replays from the last
@@ -24,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
@@ -68,6 +76,9 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   void commit_applied() override;
   Result<std::string> snapshot_state() override;
   Status restore_state(std::string_view state) override;
+  void set_offload(consensus::LoopOffload* offload) override { offload_ = offload; }
+  uint64_t visible_index() const override;
+  void drain() override;
 
   // ---- any thread ----
   // Without a catch-up, a replica behind a snapshot fails its restore (and fail-stops).
@@ -83,15 +94,60 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   storage::StateMachine& machine() const { return machine_; }
 
  private:
+  // Staged applies, the bytes they point into and the results handed out for them.
+  struct Turn {
+    uint64_t seq = 0;
+    storage::ApplyBatch batch;
+    std::deque<std::string> commands;  // a deque never moves its strings
+    std::vector<std::shared_ptr<storage::CommandResult>> results;
+    // Set by the pool thread when the write is done (guarded by write_mu_).
+    bool written = false;
+    Status write_status;
+  };
+
+  // A bulk catch-up running on the offload (restore_state returned at once).
+  struct CatchUpRun {
+    uint64_t seq = 0;
+    // The snapshot's point, and at least that and where this replica was. Raised (under
+    // write_mu_) when another snapshot arrives while fetching; the fetch then goes on to it.
+    SnapshotPoint target;
+    SnapshotPoint wanted;
+    // Set by the pool thread (guarded by write_mu_).
+    bool done = false;
+    Status outcome;
+  };
+  // A command committed while catching up, applied once caught up.
+  struct Deferred {
+    std::string command;
+    uint64_t index = 0;
+    std::shared_ptr<storage::CommandResult> result;
+  };
+
+  void stage(std::string_view command, uint64_t index,
+             const std::shared_ptr<storage::CommandResult>& result);
+  // After a catch-up's fetch: reload and verify (fail-stop if it failed).
+  Status caught_up(const SnapshotPoint& target, const SnapshotPoint& wanted, Status fetched);
+  void finish_catch_up(uint64_t seq);  // loop thread, after the pool thread fetched
   void fail_stop(Status why);  // keeps the first reason
+  void start_write();                      // seals open_ and hands it to the offload
+  void finish_write(uint64_t seq);         // loop thread, after the pool thread wrote `seq`
+  void wait_written(const Turn& turn);     // blocks until the pool thread is done with it
+  void conclude(Turn& turn, Status written);  // publish, or fail-stop
 
   storage::StateMachine& machine_;
   std::function<void(Position)> on_commit_;
+  consensus::LoopOffload* offload_ = nullptr;
 
-  // Loop thread only: the turn's staged applies and the bytes they point into.
-  std::optional<storage::ApplyBatch> batch_;
-  std::deque<std::string> batch_commands_;
-  std::vector<std::shared_ptr<storage::CommandResult>> batch_results_;
+  // Loop thread only.
+  std::unique_ptr<Turn> open_;     // being applied into
+  std::unique_ptr<Turn> writing_;  // sealed, being written (open_ is staged on top of it)
+  uint64_t next_seq_ = 1;
+  uint64_t failed_index_ = 0;      // after a failed write: the highest index it answered
+  std::unique_ptr<CatchUpRun> catching_up_;
+  std::vector<Deferred> deferred_;  // while catching_up_
+
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
 
   mutable std::mutex mu_;                    // guards what other threads read
   std::map<uint64_t, std::string> members_;  // committed directory copy

@@ -533,6 +533,56 @@ TEST(RaftNode, StopCompletesEveryPendingCallbackExactlyOnce) {
   EXPECT_EQ(c.node(0).status().role, Role::kUnavailable);
 }
 
+// A state machine that writes in the background (like the store's, which hands each turn's
+// RocksDB write to a pool thread): no completion may reach its caller before the state it
+// follows is visible, or a client could read older state than its acknowledged write.
+TEST(RaftNode, PipelinedWritesHoldCompletionsUntilTheirStateIsVisible) {
+  LocalCluster c(1);
+  c.machine(0).pipeline_writes(2ms);
+  c.start_all(1);
+  ASSERT_EQ(c.stable_leader(), 0);
+
+  RecordingStateMachine& machine = c.machine(0);
+  std::atomic<size_t> early{0};
+  Completions done;
+  const size_t kCommands = 300;
+  for (size_t k = 0; k < kCommands; k++) {
+    // Waves, so commands keep arriving while earlier turns are being written.
+    if (k % 30 == 29) std::this_thread::sleep_for(1ms);
+    auto record = done.callback();
+    c.node(0).submit("w" + std::to_string(k), [&machine, &early, record](Result<std::shared_ptr<void>> r) {
+      if (r.is_ok() && machine.visible_index() < static_cast<ApplyOutcome*>(r->get())->index) early++;
+      record(std::move(r));
+    });
+  }
+  ASSERT_TRUE(done.wait(kCommands));
+  EXPECT_EQ(done.ok(), kCommands) << done.first_error().to_string();
+  EXPECT_EQ(early.load(), 0u);
+  // Batched: far fewer background writes than commands, and more than one.
+  EXPECT_GT(machine.background_writes(), 1u);
+  EXPECT_LT(machine.background_writes(), kCommands);
+
+  // A barrier (what require-leader reads wait for) also completes only once everything before
+  // it is visible.
+  c.node(0).submit("last", [](Result<std::shared_ptr<void>>) {});
+  EXPECT_TRUE(wait_status([&](RaftNode::Done d) {
+                c.node(0).barrier([&machine, d = std::move(d)](Status st) {
+                  if (machine.visible_index() < machine.applied_index()) st = Status::internal("barrier early");
+                  d(st);
+                });
+              }).is_ok());
+
+  // Stopping with writes in flight and completions held back completes every one of them,
+  // after the state machine drained.
+  Completions stopped;
+  for (size_t k = 0; k < 2000; k++) c.node(0).submit("s" + std::to_string(k), stopped.callback());
+  c.stop(0);
+  ASSERT_TRUE(stopped.wait(2000, 1ms));
+  EXPECT_EQ(machine.visible_index(), machine.applied_index());
+  EXPECT_EQ(done.ok() + stopped.ok() + 1, machine.size());  // acknowledged = applied
+  expect_healthy(c);
+}
+
 TEST(RaftNode, StartRefusesBadOptionsAndReleasesEverythingOnFailure) {
   RecordingStateMachine machine(1);
   reckon::testing::TempDir dir;

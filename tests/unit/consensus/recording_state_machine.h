@@ -8,11 +8,17 @@
 // indexes going backwards, and two replicas applying different commands at the same index
 // (CommittedHistory).
 //
+// Pipelined mode (pipeline_writes): commit_applied() hands a pretend write (a short sleep) to
+// the LoopOffload, and visible_index() trails applied_index() until it finished, like the
+// store's state machine writing RocksDB in the background.
+//
 // Thread-safety: the state machine methods run on one replica's loop thread; the inspection
 // methods may be called from any thread.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -20,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "consensus/state_machine.h"
@@ -127,7 +134,33 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   void commit_applied() override {
     std::lock_guard<std::mutex> lock(mu_);
     commits_++;
+    if (offload_ == nullptr || !pipelined_) {
+      visible_ = applied_index_;
+      return;
+    }
+    start_write_locked();
   }
+
+  // --- pipelined mode ---------------------------------------------------------------------
+  void pipeline_writes(std::chrono::microseconds write_delay) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pipelined_ = true;
+    write_delay_ = write_delay;
+  }
+  void set_offload(LoopOffload* offload) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    offload_ = offload;
+  }
+  uint64_t visible_index() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pipelined_ ? visible_ : applied_index_;
+  }
+  void drain() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    written_cv_.wait(lock, [this] { return !writing_; });
+    visible_ = applied_index_;
+  }
+  uint64_t background_writes() const { return locked(background_writes_); }
 
   Result<std::string> snapshot_state() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -185,6 +218,7 @@ class RecordingStateMachine : public ReplicatedStateMachine {
         return Status::corruption("fetched entries do not match the snapshot digest");
       }
       applied_index_ = target_index;
+      visible_ = std::max(visible_, target_index);  // restored state is readable at once
       return Status::ok();
     }
     return Status::unavailable("no peer has applied index " + std::to_string(target_index));
@@ -246,6 +280,26 @@ class RecordingStateMachine : public ReplicatedStateMachine {
     return h;
   }
 
+  // One pretend write at a time; the continuation starts the next if more was applied meanwhile.
+  void start_write_locked() {
+    if (writing_ || visible_ >= applied_index_) return;
+    writing_ = true;
+    const uint64_t target = applied_index_;
+    offload_->run(
+        [this] {
+          if (write_delay_.count() > 0) std::this_thread::sleep_for(write_delay_);
+          std::lock_guard<std::mutex> lock(mu_);
+          writing_ = false;
+          background_writes_++;
+          written_cv_.notify_all();
+        },
+        [this, target] {
+          std::lock_guard<std::mutex> lock(mu_);
+          visible_ = std::max(visible_, target);
+          if (offload_ != nullptr) start_write_locked();
+        });
+  }
+
   void append_locked(AppliedEntry e) {
     if (!entries_.empty() && e.index <= entries_.back().index) {
       problems_.push_back("index " + std::to_string(e.index) + " applied after " +
@@ -277,6 +331,13 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   mutable std::mutex mu_;
   std::vector<AppliedEntry> entries_;
   std::vector<uint64_t> digests_;  // digests_[k] = digest of entries_[0..k]
+  uint64_t visible_ = 0;
+  bool pipelined_ = false;
+  std::chrono::microseconds write_delay_{0};
+  LoopOffload* offload_ = nullptr;
+  bool writing_ = false;
+  uint64_t background_writes_ = 0;
+  std::condition_variable written_cv_;
   uint64_t applied_index_ = 0;
   uint64_t apply_calls_ = 0;
   uint64_t commits_ = 0;

@@ -13,7 +13,10 @@
 //     commands at one index, checked online), in increasing index order, none twice;
 //   - indexes the adapter derived match the leader's actual Raft log;
 //   - at most one leader per term in the published leadership events; terms never go back;
-//   - every request's completion was delivered exactly once.
+//   - every request's completion was delivered exactly once;
+//   - in seeds whose state machines write in the background (pipelined, as the store's does),
+//     no result reached its submitter before its state was visible; the background writes
+//     finish at random later steps.
 // libraft's fixture additionally asserts Election Safety and Leader Append-Only on every step.
 //
 // Seeds: RECKON_SIM_SEEDS (default 500) seeds from RECKON_SIM_FIRST_SEED (default 1);
@@ -29,6 +32,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -102,6 +107,25 @@ const struct raft_entry* log_entry(const struct raft_log& log, uint64_t index) {
   return &log.entries[pos];
 }
 
+// A LoopOffload whose jobs wait until the simulation runs them, at a step of its choosing:
+// background writes that finish in a seeded order.
+class SimOffload final : public LoopOffload {
+ public:
+  void run(std::function<void()> work, std::function<void()> then_on_loop) override {
+    jobs_.push_back({std::move(work), std::move(then_on_loop)});
+  }
+  bool idle() const { return jobs_.empty(); }
+  void finish_one() {
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    job.first();
+    job.second();
+  }
+
+ private:
+  std::deque<std::pair<std::function<void()>, std::function<void()>>> jobs_;
+};
+
 class Simulation {
  public:
   Simulation(uint64_t seed, int actions, bool verbose, bool unguarded)
@@ -109,6 +133,9 @@ class Simulation {
 
   ~Simulation() {
     if (started_) {
+      for (auto& offload : offloads_) {
+        while (!offload->idle()) offload->finish_one();
+      }
       raft_fixture_close(&f_);
       for (auto& core : cores_) (void)core->closed(Status::unavailable("simulation over"));
     }
@@ -182,10 +209,16 @@ class Simulation {
     const unsigned heartbeat = election / (4 + static_cast<unsigned>(pick(4)));
     const unsigned threshold = 8 + static_cast<unsigned>(pick(56));
     const unsigned trailing = 2 + static_cast<unsigned>(pick(30));
+    pipelined_ = pick(2) == 0;
 
     EXPECT_EQ(raft_fixture_initialize(&f_), 0);
     for (unsigned i = 0; i < n_; i++) {
       machines_.push_back(std::make_unique<RecordingStateMachine>(i + 1, &peers_, &history_));
+      offloads_.push_back(std::make_unique<SimOffload>());
+      if (pipelined_) {
+        machines_.back()->pipeline_writes(std::chrono::microseconds(0));
+        machines_.back()->set_offload(offloads_.back().get());
+      }
       cores_.push_back(std::make_unique<ReplicaCore>(*machines_.back()));
       events_.emplace_back();
       EXPECT_EQ(raft_fixture_grow(&f_, cores_.back()->raft_fsm()), 0);
@@ -213,7 +246,7 @@ class Simulation {
     for (unsigned i = 0; i < n_; i++) settle(i);
     log("cluster of " + std::to_string(n_) + ", election " + std::to_string(election) +
         "ms, heartbeat " + std::to_string(heartbeat) + "ms, snapshot " + std::to_string(threshold) +
-        "/" + std::to_string(trailing));
+        "/" + std::to_string(trailing) + (pipelined_ ? ", pipelined writes" : ""));
   }
 
   void settle(unsigned i) {
@@ -242,7 +275,13 @@ class Simulation {
   void step() {
     steps_++;
     raft_fixture_step(&f_);
-    for (unsigned i = 0; i < n_; i++) settle(i);
+    for (unsigned i = 0; i < n_; i++) {
+      // A live server's background write finishes at a random later step.
+      if (!offloads_[i]->idle() && raft_fixture_alive(&f_, i) && pick(3) != 0) {
+        offloads_[i]->finish_one();
+      }
+      settle(i);
+    }
   }
 
   // Steps until `done` or `max_ms` of simulated time pass.
@@ -287,6 +326,12 @@ class Simulation {
           if (result.is_ok()) {
             sub.outcome = Outcome::kOk;
             sub.index = static_cast<ApplyOutcome*>(result.value().get())->index;
+            if (machines_[sub.server]->visible_index() < sub.index) {
+              fail("command " + std::to_string(k) + " acknowledged at index " +
+                   std::to_string(sub.index) + " before server " + std::to_string(sub.server + 1) +
+                   "'s state machine made it visible (" +
+                   std::to_string(machines_[sub.server]->visible_index()) + ")");
+            }
           } else {
             sub.outcome =
                 result.code() == ErrorCode::kNotLeader ? Outcome::kNotLeader : Outcome::kFailed;
@@ -451,7 +496,7 @@ class Simulation {
     // Let transfers, barriers and leadership-lost notifications finish.
     auto quiet = [&] {
       for (auto& core : cores_) {
-        if (core->proposer().outstanding() > 0) return false;
+        if (core->proposer().outstanding() > 0 || core->proposer().ready() > 0) return false;
       }
       return true;
     };
@@ -554,6 +599,8 @@ class Simulation {
   PeerDirectory peers_;
   CommittedHistory history_;
   std::vector<std::unique_ptr<RecordingStateMachine>> machines_;
+  std::vector<std::unique_ptr<SimOffload>> offloads_;
+  bool pipelined_ = false;
   std::vector<std::unique_ptr<ReplicaCore>> cores_;
   std::vector<std::vector<LeadershipEvent>> events_;
   std::map<uint64_t, uint64_t> leader_of_term_;

@@ -409,6 +409,40 @@ TEST(ReplicatedStore, ClosingAStoreEndsARunningCatchUpAndARestartFinishesIt) {
   expect_same_state(*c.nodes[leader], *c.nodes[behind]);
 }
 
+// A replica fetching in bulk keeps doing its Raft duties: it stores and acknowledges new entries
+// (applying them once caught up), so it still counts for commits. Before the catch-up moved off
+// the Raft loop, a fetch that could not finish (here: no peer reachable) blocked the loop, and a
+// cluster that then lost its third node stopped committing until the fetch gave up.
+TEST(ReplicatedStore, AReplicaCatchingUpStillCountsForCommits) {
+  Cluster c(3);
+  c.snapshot_threshold = 64;
+  c.snapshot_trailing = 16;
+  for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(c.start(id).is_ok());
+  uint64_t leader = 0;
+  ASSERT_TRUE(wait_for([&] { return (leader = c.leader()) != 0; }));
+  const uint64_t behind = leader == 1 ? 2 : 1;
+  const uint64_t third = 6 - leader - behind;
+  write_history(*c.nodes[leader], 100, 0);
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }));
+  c.stop(behind);
+  write_history(*c.nodes[leader], 2000, 1);
+  c.peers_unreachable = true;
+  ASSERT_TRUE(c.start(behind).is_ok());
+  ASSERT_TRUE(wait_for([&] { return c.fetches.load() >= 2; }));  // stuck fetching (timeout 20 s)
+
+  c.stop(third);  // from now on every commit needs the catching-up replica
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c.nodes[leader]->append("during-catch-up", kExpectNoStream, make_events(3));
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+
+  // Once a peer is reachable it catches up and applies what it stored meanwhile on top.
+  c.peers_unreachable = false;
+  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }, 60s));
+  expect_same_state(*c.nodes[leader], *c.nodes[behind]);
+  EXPECT_EQ(c.nodes[behind]->get_version("during-catch-up").value_or(-1), 2);
+}
+
 TEST(ReplicatedStore, ANewNodeJoinsAsStandbyBulkSyncsAndIsPromoted) {
   Cluster c(4);
   c.snapshot_threshold = 64;

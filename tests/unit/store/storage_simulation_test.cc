@@ -24,7 +24,11 @@
 // replica behind a snapshot it receives catches up through the real bulk path
 // (store::bulk_catch_up: StateExporter on a peer's RocksDB -> StateImporter), with transfers
 // sometimes cut midway, and a catch-up that failed sometimes followed by a power loss; a
-// replica that fail-stopped is restarted at the next heal.
+// replica that fail-stopped is restarted at the next heal. Half the seeds run the replicas
+// pipelined, as RaftNode does (SimOffload): each turn's RocksDB write is published, and each
+// bulk catch-up runs, at a random later step while the loop goes on (storing, voting, deferring
+// the entries a catching-up replica receives); no result may reach its submitter before its
+// state is visible.
 //
 // After the schedule everything heals and the cluster converges on a marker; then:
 //   - every replica holds byte-identical RocksDB contents (all column families), the same
@@ -54,6 +58,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -140,13 +145,60 @@ std::string verdict(const CommandResult& r) {
   return out;
 }
 
-// The ReplicaStateMachine as the consensus layer sees it, watched: each commit's verdicts go to
-// `on_verdict`, each durable point (snapshot taken: true; restore done: false) to `on_synced`.
+// A LoopOffload run by the simulation: background work that finishes at a step of its choosing.
+// A write runs at once (ReplicaStateMachine may wait for it from inside any libraft callback:
+// a snapshot drains), its continuation — publishing the write, letting held results through —
+// at a later step. A bulk catch-up (what restore_state hands over) runs later as a whole, so
+// the replica goes on voting, storing and deferring entries meanwhile. The order is the seed's.
+class SimOffload final : public consensus::LoopOffload {
+ public:
+  void run(std::function<void()> work, std::function<void()> then_on_loop) override {
+    Job job{std::move(work), std::move(then_on_loop), false};
+    if (!defer_work_) {
+      job.work();
+      job.worked = true;
+    }
+    jobs_.push_back(std::move(job));
+  }
+  // While set, work handed over is kept until finish_one() or finish_work().
+  void defer_work(bool on) { defer_work_ = on; }
+  bool idle() const { return jobs_.empty(); }
+  void finish_one() {
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    if (!job.worked) job.work();
+    job.then_on_loop();
+  }
+  // Before the replica closes (its drain waits for the work, never for the continuations).
+  void finish_work() {
+    for (auto& job : jobs_) {
+      if (!job.worked) job.work();
+      job.worked = true;
+    }
+  }
+  void clear() { jobs_.clear(); }
+
+ private:
+  struct Job {
+    std::function<void()> work, then_on_loop;
+    bool worked = false;
+  };
+  std::deque<Job> jobs_;
+  bool defer_work_ = false;
+};
+
+// The ReplicaStateMachine as the consensus layer sees it, watched: the verdict of every command
+// once it is final (visible) goes to `on_verdict`; `on_synced` runs after each snapshot taken
+// (snapshot_state synced RocksDB's WAL).
 class WatchedReplica final : public consensus::ReplicatedStateMachine {
  public:
-  WatchedReplica(ReplicaStateMachine& inner, std::function<void(uint64_t, const std::string&)> on_verdict,
-                 std::function<void(bool)> on_synced)
-      : inner_(inner), on_verdict_(std::move(on_verdict)), on_synced_(std::move(on_synced)) {}
+  WatchedReplica(ReplicaStateMachine& inner, SimOffload* offload,
+                 std::function<void(uint64_t, const std::string&)> on_verdict,
+                 std::function<void()> on_synced)
+      : inner_(inner),
+        offload_(offload),
+        on_verdict_(std::move(on_verdict)),
+        on_synced_(std::move(on_synced)) {}
 
   std::shared_ptr<void> apply(std::string_view command, uint64_t index) override {
     if (index <= last_index_) {
@@ -155,49 +207,62 @@ class WatchedReplica final : public consensus::ReplicatedStateMachine {
     last_index_ = index;
     auto result = std::static_pointer_cast<CommandResult>(inner_.apply(command, index));
     staged_.push_back(Applied{index, result});
-    auto out = std::make_shared<Applied>(Applied{index, result});
-    return out;
+    return std::make_shared<Applied>(Applied{index, result});
   }
   uint64_t applied_index() const override { return inner_.applied_index(); }
   void commit_applied() override {
     inner_.commit_applied();
-    for (auto& a : staged_) {
-      // A fail-stopped replica answers without applying: not a verdict of the state machine.
-      if (a.result->status.code() == ErrorCode::kUnavailable) continue;
-      on_verdict_(a.index, verdict(*a.result));
-    }
-    staged_.clear();
+    flush_verdicts();
   }
   Result<std::string> snapshot_state() override {
     auto s = inner_.snapshot_state();
     if (s.is_ok()) {
       snapshots_++;
-      on_synced_(true);
+      on_synced_();
     }
+    flush_verdicts();
     return s;
   }
   Status restore_state(std::string_view state) override {
-    const uint64_t before = inner_.applied_index();
+    offload_->defer_work(true);  // a catch-up it starts runs at a later step
     Status s = inner_.restore_state(state);
+    offload_->defer_work(false);
     if (s.is_ok()) {
       restores_++;
       last_index_ = std::max(last_index_, inner_.applied_index());
-      if (inner_.applied_index() != before) fetched_++;
-      on_synced_(false);
     }
+    flush_verdicts();
     return s;
+  }
+  void set_offload(consensus::LoopOffload* offload) override { inner_.set_offload(offload); }
+  uint64_t visible_index() const override { return inner_.visible_index(); }
+  void drain() override {
+    inner_.drain();
+    flush_verdicts();
+  }
+
+  // Reports the verdicts that became final: results are complete once visible (a command
+  // deferred behind a catch-up gets its result when the catch-up ends).
+  void flush_verdicts() {
+    const uint64_t visible = inner_.visible_index();
+    while (!staged_.empty() && staged_.front().index <= visible) {
+      const Applied& a = staged_.front();
+      // A fail-stopped replica answers without applying: not a verdict of the state machine.
+      if (a.result->status.code() != ErrorCode::kUnavailable) on_verdict_(a.index, verdict(*a.result));
+      staged_.pop_front();
+    }
   }
 
   uint64_t snapshots() const { return snapshots_; }
-  uint64_t fetched() const { return fetched_; }
 
  private:
   ReplicaStateMachine& inner_;
+  SimOffload* offload_;
   std::function<void(uint64_t, const std::string&)> on_verdict_;
-  std::function<void(bool)> on_synced_;
-  std::vector<Applied> staged_;
+  std::function<void()> on_synced_;
+  std::deque<Applied> staged_;
   uint64_t last_index_ = 0;  // indexes only increase within one incarnation
-  uint64_t snapshots_ = 0, restores_ = 0, fetched_ = 0;
+  uint64_t snapshots_ = 0, restores_ = 0;
 };
 
 enum class Outcome { kPending, kOk, kNotLeader, kFailed };
@@ -222,6 +287,7 @@ struct Replica {
   std::string dir;
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<storage::StateMachine> machine;
+  std::unique_ptr<SimOffload> offload = std::make_unique<SimOffload>();  // the pipelined seeds'
   std::unique_ptr<ReplicaStateMachine> replica;
   std::unique_ptr<WatchedReplica> watched;
   std::unique_ptr<ReplicaCore> core;
@@ -254,7 +320,9 @@ class StorageSimulation {
         Replica& rep = reps_[i];
         if (rep.up) {
           (void)rep.disk->close_cleanly(r);
+          rep.offload->finish_work();
           (void)rep.core->closed(Status::unavailable("simulation over"));
+          rep.offload->clear();
         }
         // raft_fixture_close() closes every instance: give it a fresh one, never started.
         raft_init(r, rep.disk->io(), &parked_fsm_, i + 1, f_.servers[i].address);
@@ -355,11 +423,13 @@ class StorageSimulation {
     });
     rep.replica->set_catch_up([this, i](const SnapshotPoint& target) { return catch_up(i, target); });
     rep.watched = std::make_unique<WatchedReplica>(
-        *rep.replica, [this, i](uint64_t index, const std::string& v) { record_verdict(i, index, v); },
-        [this, i](bool snapshot) {
-          snapshots_ += snapshot;
+        *rep.replica, rep.offload.get(),
+        [this, i](uint64_t index, const std::string& v) { record_verdict(i, index, v); },
+        [this, i] {
+          snapshots_++;
           record_synced(i);
         });
+    if (pipelined_) rep.watched->set_offload(rep.offload.get());
     rep.verdicts.clear();
     last_position_seen_[i] = rep.machine->committed().last_position;
     rep.synced_wal.clear();
@@ -426,6 +496,7 @@ class StorageSimulation {
     request.timeout = std::chrono::hours(1);
     request.retry_delay = std::chrono::hours(2);
     auto r = bulk_catch_up(*reps_[i].db, request);
+    if (r.is_ok()) record_synced(i);  // the importer's commit is a synced write
     log("replica " + std::to_string(i + 1) + " catches up to index " +
         std::to_string(target.applied_index) + ": " + r.status().to_string());
     if (!r.is_ok()) {
@@ -476,6 +547,7 @@ class StorageSimulation {
     threshold_ = 4 + static_cast<unsigned>(pick(40));
     trailing_ = 1 + static_cast<unsigned>(pick(20));
     chunk_bytes_ = 512 + pick(8192);
+    pipelined_ = pick(2) == 0;
 
     EXPECT_EQ(raft_fixture_initialize(&f_), 0);
     reps_.resize(n_);
@@ -508,7 +580,7 @@ class StorageSimulation {
     log("cluster of " + std::to_string(n_) + ", election " + std::to_string(election_) +
         "ms, heartbeat " + std::to_string(heartbeat_) + "ms, snapshot " +
         std::to_string(threshold_) + "/" + std::to_string(trailing_) + ", chunks of " +
-        std::to_string(chunk_bytes_) + " bytes");
+        std::to_string(chunk_bytes_) + " bytes" + (pipelined_ ? ", pipelined writes" : ""));
   }
 
   // A crash of server i: the Raft instance closes as at a power cut, RocksDB closes (and, for a
@@ -519,7 +591,11 @@ class StorageSimulation {
     struct raft* r = raft_fixture_get(&f_, i);
     raft_fixture_kill(&f_, i);
     if (!rep.disk->crash(r, rng_)) fail("server " + std::to_string(i + 1) + " did not close");
+    // A catch-up still to run fetches now (closing waits for it); continuations are dropped.
+    rep.offload->finish_work();
     (void)rep.core->closed(Status::unavailable("crashed"));
+    rep.offload->clear();
+    if (doomed_.erase(i) != 0) power_loss = true;
     rep.core.reset();
     close_storage(rep);
     rep.up = false;
@@ -553,7 +629,9 @@ class StorageSimulation {
       log("restart of " + std::to_string(i + 1) + " failed: " + raft_strerror(rv));
       restart_failures_++;
       raft_close(r, nullptr);  // nothing is in flight: closes at once
+      rep.offload->finish_work();
       (void)rep.core->closed(Status::unavailable("start failed"));
+      rep.offload->clear();
       rep.core.reset();
       close_storage(rep);
       if (doomed_.erase(i) != 0) {
@@ -604,7 +682,15 @@ class StorageSimulation {
   void step() {
     steps_++;
     raft_fixture_step(&f_);
-    for (unsigned i = 0; i < n_; i++) settle(i);
+    for (unsigned i = 0; i < n_; i++) {
+      // A background write or catch-up of a live server finishes at a random later step.
+      Replica& rep = reps_[i];
+      if (rep.up && !rep.offload->idle() && raft_fixture_alive(&f_, i) && pick(3) != 0) {
+        rep.offload->finish_one();
+        rep.watched->flush_verdicts();
+      }
+      settle(i);
+    }
     for (unsigned i : std::set<unsigned>(std::move(doomed_))) crash(i, true);
     doomed_.clear();
   }
@@ -683,6 +769,13 @@ class StorageSimulation {
             sub.outcome = Outcome::kOk;
             sub.index = applied->index;
             sub.result = *applied->result;
+            const uint64_t visible = reps_[sub.server].replica->visible_index();
+            if (visible < sub.index) {
+              fail("submission " + std::to_string(k) + " answered (index " +
+                   std::to_string(sub.index) + ") before server " +
+                   std::to_string(sub.server + 1) + " made it visible (" +
+                   std::to_string(visible) + ")");
+            }
             if (!sub.result.status.is_ok() && sub.result.status.code() == ErrorCode::kUnavailable) {
               sub.outcome = Outcome::kFailed;  // a fail-stopped replica: unknown elsewhere
             }
@@ -924,7 +1017,7 @@ class StorageSimulation {
     // reachable peer) is restarted, as a supervisor would.
     auto all_applied = [&] {
       for (auto& rep : reps_) {
-        if (!rep.up || rep.replica->applied_index() < marker) return false;
+        if (!rep.up || rep.replica->visible_index() < marker) return false;
       }
       return true;
     };
@@ -939,7 +1032,10 @@ class StorageSimulation {
     }
     auto quiet = [&] {
       for (auto& rep : reps_) {
-        if (rep.up && rep.core->proposer().outstanding() > 0) return false;
+        if (rep.up && (rep.core->proposer().outstanding() > 0 || rep.core->proposer().ready() > 0 ||
+                       !rep.offload->idle())) {
+          return false;
+        }
       }
       return true;
     };
@@ -947,6 +1043,7 @@ class StorageSimulation {
       fail("requests still outstanding after convergence");
     }
     marker_ = marker;
+    for (auto& rep : reps_) rep.watched->drain();  // nothing is left staged (it would be a bug)
   }
 
   std::string describe() {
@@ -1132,6 +1229,7 @@ class StorageSimulation {
   uint64_t marker_ = 0;
   bool storm_ = true;  // toggled before the first action: the schedule opens calm
   bool converging_ = false;
+  bool pipelined_ = false;  // RocksDB writes and catch-ups in the background (SimOffload)
   uint64_t steps_ = 0, crashes_ = 0, power_losses_ = 0, restarts_ = 0, restart_failures_ = 0;
   uint64_t catch_ups_ = 0, catch_up_failures_ = 0, fail_stops_ = 0, snapshots_ = 0;
   std::vector<std::string> failures_;
