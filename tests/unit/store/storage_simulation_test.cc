@@ -355,6 +355,13 @@ class StorageSimulation {
       converge();
     }
     if (failures_.empty()) check();
+    if (verbose_) {
+      size_t by[4] = {0, 0, 0, 0};
+      for (auto& sub : subs_) by[static_cast<int>(sub.outcome)]++;
+      log("submissions: " + std::to_string(subs_.size()) + " (" + std::to_string(by[1]) +
+          " applied, " + std::to_string(by[2]) + " not leader, " + std::to_string(by[3]) +
+          " failed, " + std::to_string(by[0]) + " pending)");
+    }
     return failures_;
   }
 
@@ -789,6 +796,8 @@ class StorageSimulation {
             sub.outcome = result.code() == ErrorCode::kNotLeader ? Outcome::kNotLeader
                                                                  : Outcome::kFailed;
             sub.status = result.status();
+            log("submission " + std::to_string(k) + " to " + std::to_string(sub.server + 1) +
+                ": " + sub.status.to_string());
           }
         });
     return k;
@@ -935,17 +944,47 @@ class StorageSimulation {
         reps_[s].core->proposer().barrier([](Status) {});
         log("barrier on " + std::to_string(s + 1));
       }
-    } else if (choice < 97 && storm_) {
+    } else if (choice < 95 && storm_) {
       // A crash and an immediate restart (a supervisor bringing the process back).
       if (reps_[a].up) {
         crash(a, pick(2) == 0);
         restart(a);
       }
-    } else if (choice < 98 && storm_) {
+    } else if (choice < 96 && storm_) {
       // The whole cluster loses power at once, and comes back.
       log("power loss of the whole cluster");
       for (unsigned i = 0; i < n_; i++) crash(i, true);
       for (unsigned i = 0; i < n_; i++) restart(i);
+    } else if (storm_) {
+      // A follower cut off while the leader takes a burst of commands: once the leader's log
+      // moved past it, it gets a snapshot and must catch up in bulk.
+      unsigned l = leader();
+      if (l < n_ && a != l) {
+        for (unsigned j = 0; j < n_; j++) {
+          if (j == a) continue;
+          disconnect(a, j);
+          disconnect(j, a);
+        }
+        const int count = static_cast<int>(threshold_ + trailing_ + pick(20));
+        const size_t first = subs_.size();
+        for (int c = 0; c < count; c++) submit_random(l);
+        log("isolate " + std::to_string(a + 1) + " and submit " + std::to_string(count) + " to " +
+            std::to_string(l + 1));
+        step_until(
+            [&] {
+              for (size_t k = first; k < subs_.size(); k++) {
+                if (subs_[k].outcome == Outcome::kPending) return false;
+              }
+              return true;
+            },
+            20 * election_);
+        for (unsigned j = 0; j < n_; j++) {
+          if (j == a) continue;
+          reconnect(a, j);
+          reconnect(j, a);
+        }
+        log("reconnect " + std::to_string(a + 1));
+      }
     }
   }
 
