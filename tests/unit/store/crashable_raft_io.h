@@ -85,7 +85,8 @@ class CrashableRaftIo {
     outer_.snapshot_get = &CrashableRaftIo::snapshot_get;
     outer_.time = &CrashableRaftIo::time;
     outer_.random = &CrashableRaftIo::random;
-    outer_.async_work = nullptr;  // only for asynchronous FSM snapshots, which FsmAdapter never asks
+    outer_.async_work =
+        nullptr;  // only for asynchronous FSM snapshots, which FsmAdapter never asks
   }
   // Only after raft_fixture_close(): the stub may still fire requests until then.
   ~CrashableRaftIo() {
@@ -101,7 +102,9 @@ class CrashableRaftIo {
     r->io = &outer_;
   }
   // For a restart: the io to wrap in the new GuardedIo and hand to raft_init().
-  struct raft_io* io() { return &outer_; }
+  struct raft_io* io() {
+    return &outer_;
+  }
 
   // A power cut under the started instance `r`. `rng` draws how many in-flight writes made it
   // to disk. Returns true once libraft has closed the instance (it may then be raft_init'ed).
@@ -129,7 +132,7 @@ class CrashableRaftIo {
     return shut(r);
   }
 
-  const Durable& durable() const { return durable_; }
+  // Raft writes (appends, truncations, snapshots) that crashes lost.
   uint64_t lost_writes() const { return lost_writes_; }
   // Inconsistencies of the model itself (a gap in the durable log, ...): test bugs.
   const std::vector<std::string>& problems() const { return problems_; }
@@ -232,7 +235,8 @@ class CrashableRaftIo {
     }
     for (Op* op : orphans) {
       switch (op->kind) {
-        case Kind::kAppend: break;
+        case Kind::kAppend:
+          break;
         case Kind::kSnapshotPut:
           if (op->put_cb) op->put_cb(op->put_req, RAFT_CANCELED);
           break;
@@ -258,7 +262,9 @@ class CrashableRaftIo {
     return ok;
   }
 
-  static void on_raft_closed(struct raft* r) { static_cast<CrashableRaftIo*>(r->data)->closed_ = true; }
+  static void on_raft_closed(struct raft* r) {
+    static_cast<CrashableRaftIo*>(r->data)->closed_ = true;
+  }
 
   // Applies the done writes at the head of the queue to the disk.
   void drain() {
@@ -407,7 +413,8 @@ class CrashableRaftIo {
     CrashableRaftIo* me = self(io);
     me->raft_tick_ = tick;
     me->raft_recv_ = recv;
-    int rv = me->stub_->start(me->stub_, msecs, &CrashableRaftIo::on_tick, &CrashableRaftIo::on_recv);
+    int rv =
+        me->stub_->start(me->stub_, msecs, &CrashableRaftIo::on_tick, &CrashableRaftIo::on_recv);
     if (rv == 0) me->live_ = true;
     return me->errmsg(rv);
   }
@@ -452,9 +459,9 @@ class CrashableRaftIo {
     CrashableRaftIo* me = self(io);
     Write& w = me->push_write(Write::What::kAppend);
     for (unsigned i = 0; i < n; i++) {
-      w.entries.push_back(Entry{entries[i].term, entries[i].type,
-                                std::string(static_cast<const char*>(entries[i].buf.base),
-                                            entries[i].buf.len)});
+      w.entries.push_back(
+          Entry{entries[i].term, entries[i].type,
+                std::string(static_cast<const char*>(entries[i].buf.base), entries[i].buf.len)});
     }
     Op* op = me->new_op(Kind::kAppend, w.seq);
     op->append_req = req;
@@ -589,7 +596,8 @@ class CrashableRaftIo {
         }
         break;
       }
-      case Kind::kSend: break;
+      case Kind::kSend:
+        break;
     }
   }
 

@@ -189,20 +189,21 @@ class SimOffload final : public consensus::LoopOffload {
 
 // The ReplicaStateMachine as the consensus layer sees it, watched: the verdict of every command
 // once it is final (visible) goes to `on_verdict`; `on_synced` runs after each snapshot taken
-// (snapshot_state synced RocksDB's WAL).
+// (snapshot_state synced RocksDB's WAL); `on_problem` gets what must never happen.
 class WatchedReplica final : public consensus::ReplicatedStateMachine {
  public:
-  WatchedReplica(ReplicaStateMachine& inner, SimOffload* offload,
-                 std::function<void(uint64_t, const std::string&)> on_verdict,
-                 std::function<void()> on_synced)
-      : inner_(inner),
-        offload_(offload),
-        on_verdict_(std::move(on_verdict)),
-        on_synced_(std::move(on_synced)) {}
+  struct Hooks {
+    std::function<void(uint64_t, const std::string&)> on_verdict;
+    std::function<void()> on_synced;
+    std::function<void(const std::string&)> on_problem;
+  };
+  WatchedReplica(ReplicaStateMachine& inner, SimOffload* offload, Hooks hooks)
+      : inner_(inner), offload_(offload), hooks_(std::move(hooks)) {}
 
   std::shared_ptr<void> apply(std::string_view command, uint64_t index) override {
     if (index <= last_index_) {
-      on_verdict_(index, "applied again after index " + std::to_string(last_index_));
+      hooks_.on_problem("index " + std::to_string(index) + " applied after index " +
+                        std::to_string(last_index_));
     }
     last_index_ = index;
     auto result = std::static_pointer_cast<CommandResult>(inner_.apply(command, index));
@@ -216,10 +217,7 @@ class WatchedReplica final : public consensus::ReplicatedStateMachine {
   }
   Result<std::string> snapshot_state() override {
     auto s = inner_.snapshot_state();
-    if (s.is_ok()) {
-      snapshots_++;
-      on_synced_();
-    }
+    if (s.is_ok()) hooks_.on_synced();
     flush_verdicts();
     return s;
   }
@@ -227,10 +225,7 @@ class WatchedReplica final : public consensus::ReplicatedStateMachine {
     offload_->defer_work(true);  // a catch-up it starts runs at a later step
     Status s = inner_.restore_state(state);
     offload_->defer_work(false);
-    if (s.is_ok()) {
-      restores_++;
-      last_index_ = std::max(last_index_, inner_.applied_index());
-    }
+    if (s.is_ok()) last_index_ = std::max(last_index_, inner_.applied_index());
     flush_verdicts();
     return s;
   }
@@ -248,21 +243,19 @@ class WatchedReplica final : public consensus::ReplicatedStateMachine {
     while (!staged_.empty() && staged_.front().index <= visible) {
       const Applied& a = staged_.front();
       // A fail-stopped replica answers without applying: not a verdict of the state machine.
-      if (a.result->status.code() != ErrorCode::kUnavailable) on_verdict_(a.index, verdict(*a.result));
+      if (a.result->status.code() != ErrorCode::kUnavailable) {
+        hooks_.on_verdict(a.index, verdict(*a.result));
+      }
       staged_.pop_front();
     }
   }
 
-  uint64_t snapshots() const { return snapshots_; }
-
  private:
   ReplicaStateMachine& inner_;
   SimOffload* offload_;
-  std::function<void(uint64_t, const std::string&)> on_verdict_;
-  std::function<void()> on_synced_;
+  Hooks hooks_;
   std::deque<Applied> staged_;
   uint64_t last_index_ = 0;  // indexes only increase within one incarnation
-  uint64_t snapshots_ = 0, restores_ = 0;
 };
 
 enum class Outcome { kPending, kOk, kNotLeader, kFailed };
@@ -273,6 +266,8 @@ struct Submission {
   std::string command;
   std::vector<StreamAppend> parts;  // appends: with their event ids
   std::optional<AppendCondition> condition;
+  std::string stream;          // deletes, tombstones, truncations
+  uint64_t member = 0;         // member addresses
   size_t original = SIZE_MAX;  // a re-append: the submission it repeats
   unsigned server = 0;
   Outcome outcome = Outcome::kPending;
@@ -291,10 +286,9 @@ struct Replica {
   std::unique_ptr<ReplicaStateMachine> replica;
   std::unique_ptr<WatchedReplica> watched;
   std::unique_ptr<ReplicaCore> core;
-  std::unique_ptr<CrashableRaftIo> disk;  // survives crashes
+  std::unique_ptr<CrashableRaftIo> disk;        // survives crashes
   std::map<std::string, uintmax_t> synced_wal;  // WAL file -> bytes known synced
   bool up = false;                              // started Raft instance, open storage
-  std::map<uint64_t, std::string> verdicts;     // index -> verdict, this incarnation
 };
 
 constexpr const char* kStreams[] = {"acct-0", "acct-1", "acct-2", "acct-3", "acct-4"};
@@ -306,8 +300,8 @@ class StorageSimulation {
   StorageSimulation(uint64_t seed, int actions, bool verbose)
       : seed_(seed), actions_(actions), verbose_(verbose), rng_(seed) {
     parked_fsm_.version = 1;
-    root_ = base_dir() + "/reckon-store-sim-" + std::to_string(getpid()) + "-" +
-            std::to_string(seed);
+    root_ =
+        base_dir() + "/reckon-store-sim-" + std::to_string(getpid()) + "-" + std::to_string(seed);
     std::error_code ec;
     fs::remove_all(root_, ec);
     fs::create_directories(root_, ec);
@@ -383,6 +377,11 @@ class StorageSimulation {
   uint64_t restarts() const { return restarts_; }
   uint64_t fail_stops() const { return fail_stops_; }
   uint64_t snapshots() const { return snapshots_; }
+  uint64_t raft_writes_lost() const {
+    uint64_t n = 0;
+    for (auto& rep : reps_) n += rep.disk ? rep.disk->lost_writes() : 0;
+    return n;
+  }
 
  private:
   uint64_t pick(uint64_t n) { return rng_() % n; }
@@ -428,16 +427,22 @@ class StorageSimulation {
       }
       last_position_seen_[i] = last;
     });
-    rep.replica->set_catch_up([this, i](const SnapshotPoint& target) { return catch_up(i, target); });
-    rep.watched = std::make_unique<WatchedReplica>(
-        *rep.replica, rep.offload.get(),
-        [this, i](uint64_t index, const std::string& v) { record_verdict(i, index, v); },
-        [this, i] {
-          snapshots_++;
-          record_synced(i);
-        });
+    rep.replica->set_catch_up(
+        [this, i](const SnapshotPoint& target) { return catch_up(i, target); });
+    WatchedReplica::Hooks hooks;
+    hooks.on_verdict = [this, i](uint64_t index, const std::string& v) {
+      record_verdict(i, index, v);
+    };
+    hooks.on_synced = [this, i] {
+      snapshots_++;
+      record_synced(i);
+    };
+    hooks.on_problem = [this, i](const std::string& what) {
+      fail("replica " + std::to_string(i + 1) + ": " + what);
+    };
+    rep.watched =
+        std::make_unique<WatchedReplica>(*rep.replica, rep.offload.get(), std::move(hooks));
     if (pipelined_) rep.watched->set_offload(rep.offload.get());
-    rep.verdicts.clear();
     last_position_seen_[i] = rep.machine->committed().last_position;
     rep.synced_wal.clear();
     record_synced(i);  // opening recovered and flushed the old WAL; marking replicated synced
@@ -454,7 +459,8 @@ class StorageSimulation {
   void record_synced(unsigned i) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(reps_[i].dir, ec)) {
-      if (e.path().extension() == ".log") reps_[i].synced_wal[e.path().filename()] = e.file_size(ec);
+      if (e.path().extension() == ".log")
+        reps_[i].synced_wal[e.path().filename()] = e.file_size(ec);
     }
   }
 
@@ -481,9 +487,9 @@ class StorageSimulation {
     auto [it, inserted] = verdicts_.emplace(index, std::make_pair(v, i));
     if (!inserted && it->second.first != v) {
       fail("index " + std::to_string(index) + ": replica " + std::to_string(i + 1) + " says '" + v +
-           "', replica " + std::to_string(it->second.second + 1) + " said '" + it->second.first + "'");
+           "', replica " + std::to_string(it->second.second + 1) + " said '" + it->second.first +
+           "'");
     }
-    reps_[i].verdicts[index] = v;
   }
 
   // ---- the bulk catch-up, in process ----
@@ -497,8 +503,9 @@ class StorageSimulation {
     for (const auto& [id, addr] : target.members) {
       if (!addr.empty()) request.peers[id] = addr;
     }
-    request.fetch = [this, i](const std::string& addr, uint64_t after,
-                              const StateChunkSink& sink) { return fetch(i, addr, after, sink); };
+    request.fetch = [this, i](const std::string& addr, uint64_t after, const StateChunkSink& sink) {
+      return fetch(i, addr, after, sink);
+    };
     // One round over the peers, no waiting: the simulation's clock is the fixture's.
     request.timeout = std::chrono::hours(1);
     request.retry_delay = std::chrono::hours(2);
@@ -761,7 +768,9 @@ class StorageSimulation {
     return known + 1 + static_cast<int64_t>(pick(3));
   }
 
-  int64_t proposed_us() { return 1'700'000'000'000'000 + static_cast<int64_t>(raft_fixture_time(&f_)) * 1000; }
+  int64_t proposed_us() {
+    return 1'700'000'000'000'000 + static_cast<int64_t>(raft_fixture_time(&f_)) * 1000;
+  }
 
   size_t propose(unsigned server, Submission s) {
     const size_t k = subs_.size();
@@ -776,15 +785,15 @@ class StorageSimulation {
             sub.outcome = Outcome::kOk;
             sub.index = applied->index;
             sub.result = *applied->result;
-            const uint64_t visible = reps_[sub.server].replica->visible_index();
-            if (visible < sub.index) {
+            if (sub.result.status.code() == ErrorCode::kUnavailable) {
+              // Not applied here (a fail-stopped replica, or one whose catch-up brought the
+              // command in from a peer): its outcome is unknown, there is nothing to read.
+              sub.outcome = Outcome::kFailed;
+            } else if (const uint64_t visible = reps_[sub.server].replica->visible_index();
+                       visible < sub.index) {
               fail("submission " + std::to_string(k) + " answered (index " +
-                   std::to_string(sub.index) + ") before server " +
-                   std::to_string(sub.server + 1) + " made it visible (" +
-                   std::to_string(visible) + ")");
-            }
-            if (!sub.result.status.is_ok() && sub.result.status.code() == ErrorCode::kUnavailable) {
-              sub.outcome = Outcome::kFailed;  // a fail-stopped replica: unknown elsewhere
+                   std::to_string(sub.index) + ") before server " + std::to_string(sub.server + 1) +
+                   " made it visible (" + std::to_string(visible) + ")");
             }
             if (sub.outcome == Outcome::kOk) {
               for (const auto& a : sub.result.appends) {
@@ -793,11 +802,11 @@ class StorageSimulation {
               }
             }
           } else {
-            sub.outcome = result.code() == ErrorCode::kNotLeader ? Outcome::kNotLeader
-                                                                 : Outcome::kFailed;
+            sub.outcome =
+                result.code() == ErrorCode::kNotLeader ? Outcome::kNotLeader : Outcome::kFailed;
             sub.status = result.status();
-            log("submission " + std::to_string(k) + " to " + std::to_string(sub.server + 1) +
-                ": " + sub.status.to_string());
+            log("submission " + std::to_string(k) + " to " + std::to_string(sub.server + 1) + ": " +
+                sub.status.to_string());
           }
         });
     return k;
@@ -806,7 +815,9 @@ class StorageSimulation {
   void submit_member(unsigned server, uint64_t id) {
     Submission s;
     s.kind = Kind::kMember;
-    s.command = storage::encode_set_member_address_command(id, address(static_cast<unsigned>(id - 1)));
+    s.member = id;
+    s.command =
+        storage::encode_set_member_address_command(id, address(static_cast<unsigned>(id - 1)));
     propose(server, std::move(s));
   }
 
@@ -853,16 +864,18 @@ class StorageSimulation {
       s.command = storage::encode_append_command(proposed_us(), s.parts, s.condition);
     } else if (k < 86) {
       s.kind = Kind::kDelete;
-      const std::string stream = kStreams[pick(5)];
-      s.command = storage::encode_delete_command(storage::CommandType::kDeleteStream, stream,
-                                                 next_expected(stream));
+      s.stream = kStreams[pick(5)];
+      s.command = storage::encode_delete_command(storage::CommandType::kDeleteStream, s.stream,
+                                                 next_expected(s.stream));
     } else if (k < 88) {
       s.kind = Kind::kTombstone;
-      s.command = storage::encode_delete_command(storage::CommandType::kTombstoneStream,
-                                                 kTempStreams[pick(2)], kExpectAny);
+      s.stream = kTempStreams[pick(2)];
+      s.command = storage::encode_delete_command(storage::CommandType::kTombstoneStream, s.stream,
+                                                 kExpectAny);
     } else if (k < 92) {
       s.kind = Kind::kTruncate;
-      s.command = storage::encode_truncate_command(kStreams[pick(5)], static_cast<int64_t>(pick(4)));
+      s.stream = kStreams[pick(5)];
+      s.command = storage::encode_truncate_command(s.stream, static_cast<int64_t>(pick(4)));
     } else {
       return submit_member(server, 1 + pick(n_));
     }
@@ -993,8 +1006,8 @@ class StorageSimulation {
     heal_links();
     for (unsigned i = 0; i < n_; i++) {
       if (reps_[i].up && !reps_[i].replica->failed_status().is_ok()) {
-        log("replica " + std::to_string(i + 1) + " fail-stopped: " +
-            reps_[i].replica->failed_status().to_string());
+        log("replica " + std::to_string(i + 1) +
+            " fail-stopped: " + reps_[i].replica->failed_status().to_string());
         fail_stops_++;
         crash(i, false);
       }
@@ -1033,6 +1046,7 @@ class StorageSimulation {
       Submission s;
       s.kind = Kind::kMember;
       const unsigned l = leader();
+      s.member = l + 1;
       s.command = storage::encode_set_member_address_command(l + 1, address(l));
       const size_t k = propose(l, std::move(s));
       if (!step_until([&] { return subs_[k].outcome != Outcome::kPending; }, budget)) {
@@ -1081,7 +1095,6 @@ class StorageSimulation {
     if (!step_until(quiet, 4 * election_) && failures_.empty()) {
       fail("requests still outstanding after convergence");
     }
-    marker_ = marker;
     for (auto& rep : reps_) rep.watched->drain();  // nothing is left staged (it would be a bug)
   }
 
@@ -1096,13 +1109,12 @@ class StorageSimulation {
       }
       struct raft* r = raft_fixture_get(&f_, i);
       consensus::NodeStatus st = rep.core->status();
-      out += std::string(consensus::role_name(st.role)) + " term " + std::to_string(st.term) +
-             " leader " + std::to_string(st.leader_id) + " commit " +
-             std::to_string(st.commit_index) + " applied " + std::to_string(st.last_applied) +
-             " last " + std::to_string(st.last_index) + " snapshot " +
-             std::to_string(r->log.snapshot.last_index) + " machine " +
-             std::to_string(st.state_machine_applied) + " " +
-             rep.replica->failed_status().to_string();
+      out +=
+          std::string(consensus::role_name(st.role)) + " term " + std::to_string(st.term) +
+          " leader " + std::to_string(st.leader_id) + " commit " + std::to_string(st.commit_index) +
+          " applied " + std::to_string(st.last_applied) + " last " + std::to_string(st.last_index) +
+          " snapshot " + std::to_string(r->log.snapshot.last_index) + " machine " +
+          std::to_string(st.state_machine_applied) + " " + rep.replica->failed_status().to_string();
     }
     return out;
   }
@@ -1116,19 +1128,20 @@ class StorageSimulation {
     for (unsigned i = 0; i < n_; i++) {
       const Replica& rep = reps_[i];
       const storage::SystemState& st = rep.machine->committed();
-      if (rep.machine->catch_up_pending()) fail("replica " + std::to_string(i + 1) + " is mid-catch-up");
+      if (rep.machine->catch_up_pending())
+        fail("replica " + std::to_string(i + 1) + " is mid-catch-up");
       if (!rep.replica->failed_status().is_ok()) {
-        fail("replica " + std::to_string(i + 1) + " fail-stopped: " +
-             rep.replica->failed_status().to_string());
+        fail("replica " + std::to_string(i + 1) +
+             " fail-stopped: " + rep.replica->failed_status().to_string());
       }
       if (i == 0) continue;
       if (st.applied_index != st0.applied_index || st.last_position != st0.last_position ||
           st.digest != st0.digest || st.last_created_us != st0.last_created_us) {
         fail("replica " + std::to_string(i + 1) + " holds applied " +
-             std::to_string(st.applied_index) + " last position " + std::to_string(st.last_position) +
-             " digest " + std::to_string(st.digest) + "; replica 1 holds " +
-             std::to_string(st0.applied_index) + " / " + std::to_string(st0.last_position) + " / " +
-             std::to_string(st0.digest));
+             std::to_string(st.applied_index) + " last position " +
+             std::to_string(st.last_position) + " digest " + std::to_string(st.digest) +
+             "; replica 1 holds " + std::to_string(st0.applied_index) + " / " +
+             std::to_string(st0.last_position) + " / " + std::to_string(st0.digest));
       } else if (reckon::testing::dump_all_column_families(*rep.db) != dump0) {
         fail("replica " + std::to_string(i + 1) +
              " has the same applied index and digest as replica 1 but different RocksDB contents");
@@ -1173,6 +1186,26 @@ class StorageSimulation {
       }
     }
 
+    // Acknowledged tombstones and member addresses hold (nothing undoes either).
+    const auto directory = ref.replica->member_directory();
+    for (size_t k = 0; k < subs_.size(); k++) {
+      const Submission& sub = subs_[k];
+      if (sub.outcome != Outcome::kOk || !sub.result.status.is_ok()) continue;
+      if (sub.kind == Kind::kTombstone) {
+        auto head = reader.head(sub.stream);
+        if (!head.is_ok() || !head->has_value() || (*head)->state != StreamState::kTombstoned) {
+          fail("acknowledged tombstone of " + sub.stream + " (submission " + std::to_string(k) +
+               ") is not in the store");
+        }
+      } else if (sub.kind == Kind::kMember) {
+        auto it = directory.find(sub.member);
+        if (it == directory.end() || it->second != address(static_cast<unsigned>(sub.member - 1))) {
+          fail("acknowledged address of member " + std::to_string(sub.member) +
+               " is not in the directory");
+        }
+      }
+    }
+
     // Acknowledged appends hold; rejected and refused ones left nothing.
     std::set<size_t> maybe_applied;  // originals some (unknown or successful) retry re-applied
     for (size_t k = 0; k < subs_.size(); k++) {
@@ -1203,7 +1236,8 @@ class StorageSimulation {
           const size_t n = part.events.size();
           if (a.stream_id != part.stream_id || a.position - a.first_position + 1 != n ||
               a.last_version - a.first_version + 1 != static_cast<int64_t>(n)) {
-            fail("submission " + std::to_string(k) + " acknowledged an odd result: " + verdict(sub.result));
+            fail("submission " + std::to_string(k) +
+                 " acknowledged an odd result: " + verdict(sub.result));
             continue;
           }
           for (size_t e = 0; e < n; e++) {
@@ -1265,7 +1299,6 @@ class StorageSimulation {
   std::set<unsigned> doomed_;  // to lose power after this step (a catch-up failed midway)
   std::map<std::string, int64_t> known_;  // stream -> highest acknowledged version
   std::vector<Submission> subs_;
-  uint64_t marker_ = 0;
   bool storm_ = true;  // toggled before the first action: the schedule opens calm
   bool converging_ = false;
   bool pipelined_ = false;  // RocksDB writes and catch-ups in the background (SimOffload)
@@ -1287,7 +1320,7 @@ TEST(StorageSimulation, RandomSchedulesWithCrashesKeepAcknowledgedResultsAndRepl
   const auto started = std::chrono::steady_clock::now();
   size_t acknowledged = 0, rejected = 0, failed_seeds = 0, steps = 0;
   uint64_t crashes = 0, power_losses = 0, catch_ups = 0, snapshots = 0, restarts = 0;
-  uint64_t catch_up_failures = 0, fail_stops = 0;
+  uint64_t catch_up_failures = 0, fail_stops = 0, raft_writes_lost = 0;
   for (uint64_t seed = first; seed < first + count; seed++) {
     g_current_seed = static_cast<sig_atomic_t>(seed);
     std::vector<std::string> failures;
@@ -1304,6 +1337,7 @@ TEST(StorageSimulation, RandomSchedulesWithCrashesKeepAcknowledgedResultsAndRepl
       restarts += sim.restarts();
       catch_up_failures += sim.catch_up_failures();
       fail_stops += sim.fail_stops();
+      raft_writes_lost += sim.raft_writes_lost();
     }
     if (!failures.empty()) {
       failed_seeds++;
@@ -1324,15 +1358,15 @@ TEST(StorageSimulation, RandomSchedulesWithCrashesKeepAcknowledgedResultsAndRepl
   char timing[96];
   std::snprintf(timing, sizeof timing, "in %.1f s (%.0f ms/seed)", secs,
                 count > 0 ? 1000 * secs / static_cast<double>(count) : 0.0);
-  std::printf("%s\n",
-              ("storage simulation: " + n(count) + " seeds x " + n(actions) + " actions (" +
-               n(steps) + " fixture steps) " + timing + "; " + n(acknowledged) +
-               " appends acknowledged, " + n(rejected) +
-               " commands rejected by the state machine; " + n(snapshots) + " snapshots, " +
-               n(crashes) + " crashes (" + n(power_losses) + " power losses), " + n(restarts) +
-               " restarts, " + n(catch_ups) + " bulk catch-ups (" + n(catch_up_failures) +
-               " failed), " + n(fail_stops) + " fail-stopped replicas restarted")
-                  .c_str());
+  std::printf(
+      "%s\n",
+      ("storage simulation: " + n(count) + " seeds x " + n(actions) + " actions (" + n(steps) +
+       " fixture steps) " + timing + "; " + n(acknowledged) + " appends acknowledged, " +
+       n(rejected) + " commands rejected by the state machine; " + n(snapshots) + " snapshots, " +
+       n(crashes) + " crashes (" + n(power_losses) + " power losses, " + n(raft_writes_lost) +
+       " Raft writes lost), " + n(restarts) + " restarts, " + n(catch_ups) + " bulk catch-ups (" +
+       n(catch_up_failures) + " failed), " + n(fail_stops) + " fail-stopped replicas restarted")
+          .c_str());
 }
 
 }  // namespace
