@@ -45,7 +45,7 @@ struct Group {
   std::map<uint64_t, std::unique_ptr<LocalStore>> nodes;
   LocalStore* leader = nullptr;
 
-  explicit Group(int voters) {
+  explicit Group(int voters, bool pipelined_writes = false) {
     char pattern[] = "/tmp/reckon-bench-raft-XXXXXX";
     dir = mkdtemp(pattern);
     std::map<uint64_t, std::string> members;
@@ -61,6 +61,7 @@ struct Group {
       r.initial_members = members;
       r.election_timeout = std::chrono::milliseconds(300);
       r.heartbeat_timeout = std::chrono::milliseconds(50);
+      r.pipelined_writes = pipelined_writes;
       o.replication = r;
       auto s = LocalStore::open_local(o);
       if (!s.is_ok()) {
@@ -89,6 +90,7 @@ Group* g_group = nullptr;
 
 void SetupOne(const benchmark::State&) { g_group = new Group(1); }
 void SetupThree(const benchmark::State&) { g_group = new Group(3); }
+void SetupOnePipelined(const benchmark::State&) { g_group = new Group(1, /*pipelined_writes=*/true); }
 void Teardown(const benchmark::State&) {
   delete g_group;
   g_group = nullptr;
@@ -139,6 +141,11 @@ void append_events(benchmark::State& state, int per_append) {
 
 void BM_RaftOneVoterAppend(benchmark::State& state) { append_events(state, 1); }
 BENCHMARK(BM_RaftOneVoterAppend)->Setup(SetupOne)->Teardown(Teardown)
+    ->Threads(1)->Threads(8)->Threads(32)->MinTime(2.0)->UseRealTime();
+
+// The same with ReplicationOptions::pipelined_writes (RocksDB writes off the Raft loop).
+void BM_RaftOneVoterAppendPipelined(benchmark::State& state) { append_events(state, 1); }
+BENCHMARK(BM_RaftOneVoterAppendPipelined)->Setup(SetupOnePipelined)->Teardown(Teardown)
     ->Threads(1)->Threads(8)->Threads(32)->MinTime(2.0)->UseRealTime();
 
 void BM_RaftThreeVotersAppend(benchmark::State& state) { append_events(state, 1); }

@@ -36,6 +36,7 @@ Status store_from_json(const json& j, StoreConfig& s) {
   read_field(j, "heartbeat_timeout_ms", s.heartbeat_timeout_ms);
   read_field(j, "snapshot_threshold", s.snapshot_threshold);
   read_field(j, "snapshot_trailing", s.snapshot_trailing);
+  read_field(j, "pipelined_writes", s.pipelined_writes);
   read_field(j, "discovery_dns", s.discovery_dns);
   if (j.contains("options")) {
     const json& o = j.at("options");
@@ -99,6 +100,7 @@ Result<ReplicationOptions> replication_options(const ServerConfig& server, const
   r.heartbeat_timeout = std::chrono::milliseconds(store.heartbeat_timeout_ms);
   r.snapshot_threshold = static_cast<unsigned>(store.snapshot_threshold);
   r.snapshot_trailing = static_cast<unsigned>(store.snapshot_trailing);
+  r.pipelined_writes = store.pipelined_writes;
   // A replica behind a Raft snapshot fetches the store's state from a peer over gRPC.
   r.fetch_state = grpc_state_fetcher(store.store_id, r.catch_up_timeout);
   if (store.mode == "single") {
@@ -235,6 +237,7 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
   app.add_option("--heartbeat-timeout-ms", def.heartbeat_timeout_ms, "Raft heartbeat interval")->capture_default_str();
   app.add_option("--snapshot-threshold", def.snapshot_threshold, "entries between logical Raft snapshots")->capture_default_str();
   app.add_option("--snapshot-trailing", def.snapshot_trailing, "entries kept behind a snapshot")->capture_default_str();
+  app.add_flag("--pipelined-writes", def.pipelined_writes, "write applied commands to RocksDB off the Raft loop thread");
   app.add_option("--discovery-dns", def.discovery_dns, "cluster: DNS name resolving to the members");
   app.add_option("--cluster-name", config.cluster_name, "cluster name in discovery announcements")->capture_default_str();
   app.add_option("--discovery-secret-file", config.discovery_secret_file, "file with the shared secret: enables signed UDP announcements");
@@ -287,6 +290,7 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
     if (app.count("--heartbeat-timeout-ms")) first.heartbeat_timeout_ms = def.heartbeat_timeout_ms;
     if (app.count("--snapshot-threshold")) first.snapshot_threshold = def.snapshot_threshold;
     if (app.count("--snapshot-trailing")) first.snapshot_trailing = def.snapshot_trailing;
+    if (app.count("--pipelined-writes")) first.pipelined_writes = def.pipelined_writes;
     if (app.count("--discovery-dns")) first.discovery_dns = def.discovery_dns;
   }
   for (const auto& spec : extra_stores) {

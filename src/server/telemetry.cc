@@ -145,9 +145,15 @@ void Telemetry::parked(const std::string& store, const std::string& subscription
   impl_->registry.counter("reckon_subscription_parked_total", "Events parked (retry limit or nack park)",
                           {{"store", store}, {"subscription", subscription}}).inc(n);
 }
-void Telemetry::lag(const std::string& store, const std::string& subscription, uint64_t events) {
+void Telemetry::lag(const std::string& store, const std::string& subscription, uint64_t events,
+                    double seconds) {
   impl_->registry.gauge("reckon_subscription_lag_events", "Events behind: last position - checkpoint",
                         {{"store", store}, {"subscription", subscription}}).set(double(events));
+  impl_->registry
+      .gauge("reckon_subscription_lag_seconds",
+             "Seconds behind: age of the oldest event after the checkpoint (0 when caught up)",
+             {{"store", store}, {"subscription", subscription}})
+      .set(seconds);
 }
 void Telemetry::leader_elected(const std::string& store) {
   impl_->registry.counter("reckon_leader_elected_total", "Times this node became the active leader (pools started)",

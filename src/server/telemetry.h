@@ -29,7 +29,8 @@ class Telemetry final : public subscriptions_runtime::DeliveryObserver {
   void delivered(const std::string& store, const std::string& subscription, uint64_t n) override;
   void acked(const std::string& store, const std::string& subscription, uint64_t n) override;
   void parked(const std::string& store, const std::string& subscription, uint64_t n) override;
-  void lag(const std::string& store, const std::string& subscription, uint64_t events) override;
+  void lag(const std::string& store, const std::string& subscription, uint64_t events,
+           double seconds) override;
   void leader_elected(const std::string& store) override;
   void leader_lost(const std::string& store) override;
 

@@ -125,7 +125,8 @@ uint64_t ReplicaStateMachine::visible_index() const {
 
 void ReplicaStateMachine::commit_applied() {
   if (!open_) return;
-  if (offload_ == nullptr) return drain();  // synchronous: the simulation, a closing node
+  // Synchronous unless pipelining: the simulation, a closing node, the default.
+  if (offload_ == nullptr || !pipelined_writes_) return drain();
   if (!writing_) start_write();
   // else: the write in flight starts the next one (this turn included) when it is done.
 }
@@ -156,7 +157,7 @@ void ReplicaStateMachine::finish_write(uint64_t seq) {
   wait_written(*writing_);                         // done: the continuation runs after the work
   std::unique_ptr<Turn> turn = std::move(writing_);
   conclude(*turn, turn->write_status);
-  if (open_ && offload_ != nullptr) start_write();
+  if (open_ && offload_ != nullptr && pipelined_writes_) start_write();
 }
 
 void ReplicaStateMachine::drain() {

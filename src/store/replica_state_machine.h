@@ -8,7 +8,7 @@
 //  - group commit per Raft loop turn: apply() stages into one ApplyBatch, commit_applied()
 //    writes it unsynced (the Raft log is the durable record: after a crash the log replays
 //    everything above the persisted applied index);
-//  - pipelining: given a LoopOffload (RaftNode's), a turn's batch is written on a pool thread
+//  - pipelining (set_pipelined_writes): given a LoopOffload (RaftNode's), a turn's batch is written on a pool thread
 //    while the loop goes on: the next turns stage on top of it (storage begin_after) and are
 //    written, as one batch, when it is done. One write is in flight at a time. visible_index()
 //    is what readers see, so the consensus layer holds results back until their write landed;
@@ -77,6 +77,9 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   Result<std::string> snapshot_state() override;
   Status restore_state(std::string_view state) override;
   void set_offload(consensus::LoopOffload* offload) override { offload_ = offload; }
+  // With an offload: write turns in the background (pipelining). The catch-up uses the offload
+  // either way. Set before the Raft node starts.
+  void set_pipelined_writes(bool on) { pipelined_writes_ = on; }
   uint64_t visible_index() const override;
   void drain() override;
 
@@ -137,6 +140,7 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   storage::StateMachine& machine_;
   std::function<void(Position)> on_commit_;
   consensus::LoopOffload* offload_ = nullptr;
+  bool pipelined_writes_ = false;
 
   // Loop thread only.
   std::unique_ptr<Turn> open_;     // being applied into

@@ -24,6 +24,7 @@ ReplicatedLog::ReplicatedLog(storage::StateMachine& machine, ReplicationOptions 
   if (options_.fetch_state) {
     replica_.set_catch_up([this](const SnapshotPoint& target) { return bulk_catch_up(target); });
   }
+  replica_.set_pipelined_writes(options_.pipelined_writes);
 }
 
 ReplicatedLog::~ReplicatedLog() { close(); }

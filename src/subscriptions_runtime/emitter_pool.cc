@@ -79,12 +79,16 @@ void EmitterPool::stop(const std::string& leader_address, const std::string& rea
 Result<uint64_t> EmitterPool::attach(ConsumerSink* sink, uint32_t max_in_flight) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status::unavailable("subscription '" + subscription_.name + "' is not served here any more");
-  Consumer c{next_consumer_++, sink, 0, max_in_flight > 0 ? max_in_flight : subscription_.options.max_in_flight};
+  Consumer c{next_consumer_++,
+             sink,
+             max_in_flight > 0 ? max_in_flight : subscription_.options.max_in_flight,
+             {}};
   c.max_in_flight = std::max<uint32_t>(1, c.max_in_flight);
-  consumers_.push_back(c);
+  consumers_.push_back(std::move(c));
+  const uint64_t id = consumers_.back().id;
   ++generation_;
   cv_.notify_all();
-  return c.id;
+  return id;
 }
 
 void EmitterPool::detach(uint64_t consumer) {
@@ -92,11 +96,14 @@ void EmitterPool::detach(uint64_t consumer) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = std::find_if(consumers_.begin(), consumers_.end(), [&](const Consumer& c) { return c.id == consumer; });
     if (it == consumers_.end()) return;
+    const std::set<Position> held = std::move(it->in_flight);
     consumers_.erase(it);
-    for (auto& [pos, p] : pending_) {
-      if (p.state == State::kInFlight && p.consumer == consumer) {
+    for (Position pos : held) {
+      auto p = pending_.find(pos);
+      if (p != pending_.end() && p->second.state == State::kInFlight &&
+          p->second.consumer == consumer) {
         // Delivered again (the attempt counts), or parked if that was the last one allowed.
-        retry_or_park_locked(p, "consumer left");
+        retry_or_park_locked(p->second, "consumer left");
       }
     }
     ++generation_;
@@ -110,25 +117,67 @@ EmitterPool::Consumer* EmitterPool::consumer_locked(uint64_t id) {
   return nullptr;
 }
 
-void EmitterPool::release_consumer_locked(Pending& p) {
-  if (p.state != State::kInFlight) return;
-  if (Consumer* c = consumer_locked(p.consumer); c && c->in_flight > 0) --c->in_flight;
-  p.consumer = 0;
+EmitterPool::Pending& EmitterPool::add_locked(Pending p) {
+  const Position pos = p.position;
+  auto& slot = pending_.emplace(pos, std::move(p)).first->second;
+  index_locked(slot);
+  return slot;
 }
 
 void EmitterPool::set_state_locked(Pending& p, State state) {
-  Emitter& e = *emitters_[p.emitter];
-  if (p.state == State::kWaiting && e.waiting > 0) --e.waiting;
-  if (state == State::kWaiting) ++e.waiting;
+  unindex_locked(p);
   p.state = state;
+  index_locked(p);
+}
+
+void EmitterPool::erase_locked(std::map<Position, Pending>::iterator it) {
+  unindex_locked(it->second);
+  pending_.erase(it);
+}
+
+void EmitterPool::index_locked(Pending& p) {
+  Emitter& e = *emitters_[p.emitter];
+  switch (p.state) {
+    case State::kWaiting:
+      e.waiting.insert(p.position);
+      break;
+    case State::kInFlight:
+      e.deadlines.emplace(p.deadline, p.position);
+      if (Consumer* c = consumer_locked(p.consumer)) c->in_flight.insert(p.position);
+      break;
+    case State::kParking:
+      e.parking.insert(p.position);
+      break;
+  }
+}
+
+// Leaving kInFlight also frees the consumer's slot.
+void EmitterPool::unindex_locked(Pending& p) {
+  Emitter& e = *emitters_[p.emitter];
+  switch (p.state) {
+    case State::kWaiting:
+      e.waiting.erase(p.position);
+      break;
+    case State::kInFlight:
+      e.deadlines.erase({p.deadline, p.position});
+      if (Consumer* c = consumer_locked(p.consumer)) c->in_flight.erase(p.position);
+      p.consumer = 0;
+      break;
+    case State::kParking:
+      e.parking.erase(p.position);
+      break;
+  }
+}
+
+bool EmitterPool::any_consumer_has_room_locked() const {
+  return std::any_of(consumers_.begin(), consumers_.end(),
+                     [](const Consumer& c) { return c.in_flight.size() < c.max_in_flight; });
 }
 
 void EmitterPool::handled_locked(Position position, bool acked) {
   auto it = pending_.find(position);
   if (it == pending_.end()) return;
   Pending& p = it->second;
-  release_consumer_locked(p);
-  set_state_locked(p, State::kParking);  // leaves the waiting count
   Emitter& e = *emitters_[p.emitter];
   if (p.replay) {
     e.unpark.push_back(position);
@@ -136,7 +185,7 @@ void EmitterPool::handled_locked(Position position, bool acked) {
     e.tracker.finish(position);
   }
   if (acked && ctx_.observer) ctx_.observer->acked(ctx_.store_id, subscription_.name, 1);
-  pending_.erase(it);
+  erase_locked(it);
 }
 
 void EmitterPool::ack(uint64_t, const std::vector<Position>& positions) {
@@ -154,7 +203,6 @@ void EmitterPool::ack(uint64_t, const std::vector<Position>& positions) {
 }
 
 void EmitterPool::retry_or_park_locked(Pending& p, const std::string& reason) {
-  release_consumer_locked(p);
   if (p.attempts >= subscription_.options.max_retries) {
     p.reason = reason.empty() ? "retry limit reached" : reason + " (retry limit reached)";
     set_state_locked(p, State::kParking);
@@ -176,7 +224,6 @@ void EmitterPool::nack(uint64_t, const std::vector<Position>& positions, NackAct
           handled_locked(pos, false);
           break;
         case NackAction::kPark:
-          release_consumer_locked(p);
           p.reason = reason.empty() ? "parked by consumer" : reason;
           set_state_locked(p, State::kParking);
           break;
@@ -206,13 +253,12 @@ Result<uint64_t> EmitterPool::replay_parked(const std::vector<Position>& positio
     for (auto& e : events) {
       if (pending_.count(e.position)) continue;  // still being delivered or parked
       Pending p;
+      p.position = e.position;
       p.emitter = emitter_for_stream(e.stream_id, emitters_.size());
       p.replay = true;
-      p.state = State::kParking;  // set_state_locked below counts it as waiting
-      Position pos = e.position;
+      p.state = State::kWaiting;
       p.event = std::move(e);
-      auto& slot = pending_.emplace(pos, std::move(p)).first->second;
-      set_state_locked(slot, State::kWaiting);
+      add_locked(std::move(p));
       ++queued;
     }
     ++generation_;
@@ -234,56 +280,67 @@ size_t EmitterPool::consumers() {
   return consumers_.size();
 }
 
-bool EmitterPool::send_locked(Pending& p, Position position) {
+bool EmitterPool::send_locked(Pending& p) {
   std::vector<ConsumerLoad> loads;
   loads.reserve(consumers_.size());
-  for (auto& c : consumers_) loads.push_back(ConsumerLoad{c.in_flight, c.max_in_flight});
+  for (auto& c : consumers_) {
+    loads.push_back(ConsumerLoad{static_cast<uint32_t>(c.in_flight.size()), c.max_in_flight});
+  }
   auto chosen = pick_consumer(subscription_.options.strategy, loads, p.event.stream_id, round_robin_);
   if (!chosen) return false;
   Consumer& c = consumers_[*chosen];
-  ++c.in_flight;
   ++p.attempts;
+  unindex_locked(p);  // leaves the waiting index before the in-flight fields change
+  p.state = State::kInFlight;
   p.consumer = c.id;
   p.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(subscription_.options.message_timeout_ms);
-  set_state_locked(p, State::kInFlight);
-  (void)position;
+  index_locked(p);
   c.sink->deliver(p.event, p.attempts);
   if (ctx_.observer) ctx_.observer->delivered(ctx_.store_id, subscription_.name, 1);
   return true;
 }
 
 // Hands out this emitter's waiting events in position order. A stream whose next event found
-// no consumer is blocked for the rest of the pass, so its later events cannot overtake it.
+// no consumer is blocked for the rest of the pass, so its later events cannot overtake it. The
+// pass ends as soon as no consumer has room: its cost is the events sent plus the streams
+// blocked, not the events waiting.
 bool EmitterPool::dispatch_locked(size_t index) {
   if (consumers_.empty() || !ctx_.leading->load()) return false;
   Emitter& e = *emitters_[index];
-  if (e.waiting == 0) return false;
+  if (e.waiting.empty() || !any_consumer_has_room_locked()) return false;
   bool sent = false;
   std::set<std::string_view> blocked;
   const bool per_stream = subscription_.options.strategy == DeliveryStrategy::kPinned;
-  for (auto& [pos, p] : pending_) {
-    if (p.emitter != index || p.state != State::kWaiting) continue;
+  for (auto it = e.waiting.begin(); it != e.waiting.end();) {
+    const Position pos = *it;
+    ++it;  // the entry leaves the waiting index below; `it` stays valid
+    Pending& p = pending_.at(pos);
     if (per_stream && blocked.count(p.event.stream_id)) continue;
     if (p.attempts >= subscription_.options.max_retries) {  // e.g. its consumer left at the limit
       p.reason = "retry limit reached";
       set_state_locked(p, State::kParking);
       continue;
     }
-    if (send_locked(p, pos)) {
+    if (send_locked(p)) {
       sent = true;
       continue;
     }
-    if (!per_stream) break;  // every consumer is full
+    if (!per_stream || !any_consumer_has_room_locked()) break;  // every consumer is full
     blocked.insert(p.event.stream_id);
   }
   return sent;
 }
 
-void EmitterPool::expire_locked(size_t index, std::chrono::steady_clock::time_point now) {
-  for (auto& [pos, p] : pending_) {
-    if (p.emitter == index && p.state == State::kInFlight && p.deadline <= now) {
-      retry_or_park_locked(p, "message timeout");
+// Deliveries whose deadline passed, earliest first: only those are touched.
+void EmitterPool::expire_locked(size_t index, SteadyTime now) {
+  Emitter& e = *emitters_[index];
+  while (!e.deadlines.empty() && e.deadlines.begin()->first <= now) {
+    auto it = pending_.find(e.deadlines.begin()->second);
+    if (it == pending_.end() || it->second.state != State::kInFlight) {
+      e.deadlines.erase(e.deadlines.begin());  // cannot happen: the index follows the states
+      continue;
     }
+    retry_or_park_locked(it->second, "message timeout");  // leaves the deadline index
   }
 }
 
@@ -292,8 +349,10 @@ void EmitterPool::expire_locked(size_t index, std::chrono::steady_clock::time_po
 bool EmitterPool::write_parked_unlocked(size_t index, std::unique_lock<std::mutex>& lock) {
   Emitter& e = *emitters_[index];
   std::vector<ParkedEvent> park;
-  for (auto& [pos, p] : pending_) {
-    if (p.emitter == index && p.state == State::kParking) park.push_back(ParkedEvent{pos, p.reason, p.attempts, 0});
+  park.reserve(e.parking.size());
+  for (Position pos : e.parking) {
+    const Pending& p = pending_.at(pos);
+    park.push_back(ParkedEvent{pos, p.reason, p.attempts, 0});
   }
   std::vector<Position> unpark;
   unpark.swap(e.unpark);
@@ -311,11 +370,12 @@ bool EmitterPool::write_parked_unlocked(size_t index, std::unique_lock<std::mute
     return false;
   }
   for (const auto& pe : park) {
+    // Still parking: acks, nacks and deliveries leave parking events alone.
     auto it = pending_.find(pe.position);
-    if (it == pending_.end()) continue;
+    if (it == pending_.end() || it->second.state != State::kParking) continue;
     // Durably parked: handled, as far as the checkpoint is concerned.
     if (!it->second.replay) e.tracker.finish(pe.position);
-    pending_.erase(it);
+    erase_locked(it);
   }
   if (ctx_.observer) ctx_.observer->parked(ctx_.store_id, subscription_.name, park.size());
   return true;
@@ -355,11 +415,11 @@ bool EmitterPool::read_batch_unlocked(size_t index, std::unique_lock<std::mutex>
     Position pos = ev.position;
     e.tracker.begin(pos);
     Pending p;
+    p.position = pos;
     p.emitter = index;
-    p.state = State::kParking;
+    p.state = State::kWaiting;
     p.event = std::move(ev);
-    auto& slot = pending_.emplace(pos, std::move(p)).first->second;
-    set_state_locked(slot, State::kWaiting);
+    add_locked(std::move(p));
   }
   e.tracker.scanned_to(next - 1);
   const bool moved = next != e.cursor;
@@ -385,7 +445,7 @@ void EmitterPool::run(size_t index) {
       continue;
     }
     progressed |= dispatch_locked(index);
-    if (e.waiting < kBufferedEvents / 2 && ctx_.leading->load()) {
+    if (e.waiting.size() < kBufferedEvents / 2 && ctx_.leading->load()) {
       progressed |= read_batch_unlocked(index, lock);
       if (stopping_) break;
       progressed |= dispatch_locked(index);
@@ -394,9 +454,7 @@ void EmitterPool::run(size_t index) {
     // Idle: sleep until the live tail moves, a consumer acks or attaches, or the next message
     // deadline passes.
     auto wake = std::chrono::steady_clock::now() + kIdleWait;
-    for (auto& [pos, p] : pending_) {
-      if (p.emitter == index && p.state == State::kInFlight) wake = std::min(wake, p.deadline);
-    }
+    if (!e.deadlines.empty()) wake = std::min(wake, e.deadlines.begin()->first);
     const Position after = e.cursor - 1;
     const uint64_t generation = generation_;
     e.tail_moved.store(false);

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,27 +83,35 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
 
  private:
   enum class State { kWaiting, kInFlight, kParking };
+  using SteadyTime = std::chrono::steady_clock::time_point;
   struct Pending {
+    Position position = 0;
     size_t emitter = 0;
     Event event;
     uint32_t attempts = 0;
     bool replay = false;  // a parked event delivered again: unparked when handled
     State state = State::kWaiting;
-    uint64_t consumer = 0;
-    std::chrono::steady_clock::time_point deadline{};
-    std::string reason;  // why it is being parked
+    uint64_t consumer = 0;  // kInFlight: who has it
+    SteadyTime deadline{};  // kInFlight: when the delivery counts as failed
+    std::string reason;     // why it is being parked
   };
   struct Consumer {
     uint64_t id;
     ConsumerSink* sink;
-    uint32_t in_flight = 0;
     uint32_t max_in_flight = 1;
+    std::set<Position> in_flight;  // index: what it has unacknowledged
   };
+  // Every outstanding event is in pending_ and in exactly one index of its emitter, by state,
+  // so an emitter's pass touches only what it can act on: the waiting events (in position
+  // order), the deliveries whose deadline passed (in deadline order) and the events to park;
+  // never the whole pending map.
   struct Emitter {
     explicit Emitter(Position checkpoint) : tracker(checkpoint), cursor(checkpoint + 1) {}
     ContiguousAckTracker tracker;
-    Position cursor;             // next position to examine
-    size_t waiting = 0;          // entries of pending_ of this emitter in State::kWaiting
+    Position cursor;                                      // next position to examine
+    std::set<Position> waiting;                           // index: State::kWaiting
+    std::set<std::pair<SteadyTime, Position>> deadlines;  // index: State::kInFlight
+    std::set<Position> parking;                           // index: State::kParking
     std::vector<Position> unpark;  // replayed events handled: remove from the parked list
     bool caught_up = false;
     std::atomic<bool> tail_moved{false};
@@ -112,13 +121,18 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
   void run(size_t index);
   bool read_batch_unlocked(size_t index, std::unique_lock<std::mutex>& lock);
   bool dispatch_locked(size_t index);
-  void expire_locked(size_t index, std::chrono::steady_clock::time_point now);
+  void expire_locked(size_t index, SteadyTime now);
   bool write_parked_unlocked(size_t index, std::unique_lock<std::mutex>& lock);
-  bool send_locked(Pending& p, Position position);
+  bool send_locked(Pending& p);
   void handled_locked(Position position, bool acked);
   void retry_or_park_locked(Pending& p, const std::string& reason);
+  // The only ways pending_ and its indexes change: add, change state, erase.
+  Pending& add_locked(Pending p);
   void set_state_locked(Pending& p, State state);
-  void release_consumer_locked(Pending& p);
+  void erase_locked(std::map<Position, Pending>::iterator it);
+  void index_locked(Pending& p);
+  void unindex_locked(Pending& p);
+  bool any_consumer_has_room_locked() const;
   Consumer* consumer_locked(uint64_t id);
 
   const Subscription subscription_;

@@ -18,7 +18,10 @@ bool same_delivery(const Subscription& a, const Subscription& b) {
 
 LeaderWorker::LeaderWorker(LocalStore& store, std::string store_id, DeliveryObserver* observer,
                            LeaderWorkerOptions options)
-    : store_(store), store_id_(std::move(store_id)), observer_(observer), options_(options) {}
+    : store_(store),
+      store_id_(std::move(store_id)),
+      observer_(observer),
+      options_(std::move(options)) {}
 
 LeaderWorker::~LeaderWorker() { stop(); }
 
@@ -244,11 +247,37 @@ void LeaderWorker::flush_checkpoints() {
   }
   if (observer_) {
     const Position last = store_.last_position();
+    const int64_t now_us = (options_.clock ? options_.clock : system_clock())->now_us();
     for (auto& [key, name] : names) {
-      Position cp = reached[key];
-      observer_->lag(store_id_, name, last > cp ? last - cp : 0);
+      const Position cp = reached[key];
+      double seconds = 0;
+      if (last > cp) {
+        if (auto created = created_after(key, cp))
+          seconds = static_cast<double>(std::max<int64_t>(0, now_us - *created)) / 1e6;
+      }
+      observer_->lag(store_id_, name, last > cp ? last - cp : 0, seconds);
+    }
+    for (auto it = lag_origin_.begin(); it != lag_origin_.end();) {  // deleted subscriptions
+      it = reached.count(it->first) ? std::next(it) : lag_origin_.erase(it);
     }
   }
+}
+
+std::optional<int64_t> LeaderWorker::created_after(const std::string& key, Position checkpoint) {
+  if (auto it = lag_origin_.find(key); it != lag_origin_.end() && it->second.first == checkpoint) {
+    return it->second.second;
+  }
+  ReadAllOptions o;
+  o.from_position = checkpoint + 1;
+  o.max_count = 1;
+  std::optional<int64_t> created;
+  auto page = store_.read_all_refs(o, [&](const EventRef& e) {
+    created = e.created_us;
+    return false;
+  });
+  if (!page || !created) return std::nullopt;
+  lag_origin_[key] = {checkpoint, *created};
+  return created;
 }
 
 }  // namespace reckon::subscriptions_runtime

@@ -24,9 +24,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "reckon/clock.h"
 #include "reckon/store.h"
 #include "subscriptions_runtime/delivery_observer.h"
 #include "subscriptions_runtime/emitter_pool.h"
@@ -38,6 +40,9 @@ inline constexpr const char* kDefaultSubscriptionName = "all-events";
 struct LeaderWorkerOptions {
   std::chrono::milliseconds checkpoint_interval{100};
   std::chrono::milliseconds reconcile_interval{1000};
+  // "now" of the lag in seconds, against the events' created_us; nullptr = the system clock.
+  // Give it the store's clock (StoreOptions::clock).
+  std::shared_ptr<Clock> clock;
 };
 
 class LeaderWorker {
@@ -65,6 +70,8 @@ class LeaderWorker {
   void become_inactive(const std::string& leader_address);
   Status reconcile();
   void flush_checkpoints();
+  // created_us of the first event after `checkpoint` (nullopt when it cannot be read).
+  std::optional<int64_t> created_after(const std::string& key, Position checkpoint);
 
   LocalStore& store_;
   const std::string store_id_;
@@ -85,6 +92,10 @@ class LeaderWorker {
   std::mutex pools_mu_;  // the pools and their last written checkpoints
   std::map<std::string, std::shared_ptr<EmitterPool>> pools_;
   std::map<std::string, Position> written_;
+
+  // Lag in seconds: the checkpoint last looked at per subscription and the created_us of the
+  // event after it, so a checkpoint that did not move costs no read. Flushing thread only.
+  std::map<std::string, std::pair<Position, int64_t>> lag_origin_;
 };
 
 }  // namespace reckon::subscriptions_runtime

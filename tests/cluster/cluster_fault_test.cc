@@ -5,11 +5,12 @@
 // stream versions, no event twice, and the same log and state digest as the others.
 //
 // RECKON_FAULT_SECONDS (default 15) sets how long nodes are killed; RECKON_FAULT_SEED replays a
-// schedule of victims and pauses. Raft snapshots are off by default: with them on
-// (RECKON_FAULT_SNAPSHOTS=1, or RECKON_FAULT_SNAPSHOT_THRESHOLD=N for frequent ones) a restarted
-// node once failed to catch up in CI (seed 1188059965, not reproduced in 12 local runs) — under
-// investigation, see the session note. The snapshot + bulk catch-up path on its own is tested
-// by FollowerRestartedBehindTheLeadersSnapshotCatchesUp below.
+// schedule of victims and pauses. Raft snapshots are frequent (every 1000 entries, 250 kept
+// behind; RECKON_FAULT_SNAPSHOT_THRESHOLD=N changes it, RECKON_FAULT_SNAPSHOTS=0 turns them off),
+// so a node down for a while under load usually comes back behind the leader's snapshot and
+// catches up in bulk — several times a run. (They were off for a while after a restarted node
+// failed to catch up in CI: its catch-up blocked its Raft loop, and a cluster that also lost
+// the node it fetched from could not elect a leader. The catch-up now runs off the loop.)
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -112,10 +113,10 @@ TEST(ClusterFault, ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime) {
   std::mt19937_64 rng(seed);
 
   std::vector<std::string> args;
-  if (env_int("RECKON_FAULT_SNAPSHOTS", 0) == 0) args = {"--snapshot-threshold", "1000000000"};
-  if (int t = env_int("RECKON_FAULT_SNAPSHOT_THRESHOLD", 0); t > 0) {
-    args = {"--snapshot-threshold", std::to_string(t), "--snapshot-trailing", std::to_string(std::max(1, t / 4))};
-  }
+  const int threshold = env_int("RECKON_FAULT_SNAPSHOT_THRESHOLD", 1000);
+  args = {"--snapshot-threshold", std::to_string(threshold), "--snapshot-trailing",
+          std::to_string(std::max(1, threshold / 4))};
+  if (env_int("RECKON_FAULT_SNAPSHOTS", 1) == 0) args = {"--snapshot-threshold", "1000000000"};
   TestCluster cluster(args);
   ASSERT_TRUE(cluster.start(3).is_ok());
   ASSERT_NE(cluster.wait_for_leader(), 0u);
@@ -142,9 +143,21 @@ TEST(ClusterFault, ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime) {
   // The driver runs on this thread: restarted nodes die with the thread that started them.
   std::vector<int64_t> failovers;
   int kills = 0;
+  // Elections while every node was up and caught up (between a recovery and the next kill):
+  // spurious ones, from heartbeats that came late under load. Reported, not asserted: they
+  // cost availability, not safety.
+  int calm_elections = 0;
+  auto highest_term = [&] {
+    uint64_t term = 0;
+    for (uint64_t id : cluster.ids()) {
+      if (auto st = cluster.status_of(id)) term = std::max(term, st->term);
+    }
+    return term;
+  };
   const auto end = Clock::now() + std::chrono::seconds(seconds);
   for (int round = 0; Clock::now() < end && failures.load() == 0; ++round) {
     // Let the writers make progress first (liveness: one node down must not stop writes).
+    const uint64_t calm_term = highest_term();
     const size_t before = log.size();
     ASSERT_TRUE(wait_until([&] { return log.size() >= before + 20; }, milliseconds(15'000)))
         << "no progress with every node up (round " << round << ")";
@@ -155,6 +168,7 @@ TEST(ClusterFault, ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime) {
       if (uint64_t leader = cluster.agreed_leader(); leader != 0) victim = leader;
     }
     const bool was_leader = cluster.agreed_leader() == victim;
+    if (const uint64_t t = highest_term(); calm_term != 0 && t > calm_term) calm_elections += int(t - calm_term);
     cluster.kill9(victim);
     ++kills;
     const auto killed_at = Clock::now();
@@ -197,7 +211,7 @@ TEST(ClusterFault, ConcurrentIdempotentAppendsSurviveKillingOneNodeAtATime) {
   std::sort(failovers.begin(), failovers.end());
   std::cout << "[ fault ] " << kills << " kills, " << log.size() << " acknowledged appends; leader failovers (ms):";
   for (int64_t f : failovers) std::cout << " " << f;
-  std::cout << "\n";
+  std::cout << "; elections with every node up: " << calm_elections << "\n";
 
   // Heal: everything up, one more write through the leader, then convergence.
   ASSERT_NE(cluster.wait_for_leader(), 0u);

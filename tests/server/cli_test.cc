@@ -659,6 +659,90 @@ TEST_F(CliTest, BenchReadReportsThroughput) {
   EXPECT_GT(json_lines(r.out).at(0).at("events").get<uint64_t>(), 0u);
 }
 
+// The fields every delivery bench prints, and the ordering of its percentiles.
+void ExpectDeliveryResult(const json& b) {
+  for (const char* f : {"mode", "events_per_s", "p50_ms", "p99_ms", "p999_ms", "mean_ms", "max_ms",
+                        "events", "errors", "duration_s", "delivered"}) {
+    EXPECT_TRUE(b.contains(f)) << f << " missing: " << b;
+  }
+  EXPECT_EQ(b.value("errors", -1), 0) << b;
+  EXPECT_GT(b.value("events_per_s", 0.0), 0) << b;
+  EXPECT_LE(b.value("p50_ms", 0.0), b.value("p99_ms", 0.0)) << b;
+  EXPECT_LE(b.value("p99_ms", 0.0), b.value("p999_ms", 0.0)) << b;
+  EXPECT_LE(b.value("p999_ms", 0.0), b.value("max_ms", 0.0) + 0.001) << b;
+}
+
+TEST_F(CliTest, BenchSubscribeMeasuresLiveDeliveryToEverySubscriber) {
+  auto r = Cli({"bench", "subscribe", "--rate", "200", "--duration", "0.5", "--subscribers", "3"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << describe(r);
+  const json& b = lines[0];
+  ExpectDeliveryResult(b);
+  EXPECT_EQ(b.at("mode"), "subscribe");
+  EXPECT_EQ(b.at("subscribers"), 3);
+  EXPECT_EQ(b.at("missing"), 0);
+  const uint64_t events = b.at("events").get<uint64_t>();
+  EXPECT_GT(events, 50u);
+  EXPECT_EQ(b.at("delivered").get<uint64_t>(), 3 * events) << "every subscriber gets every event";
+  EXPECT_NEAR(b.at("delivered_per_s").get<double>(), 3 * b.at("events_per_s").get<double>(), 1.0);
+  // From the scheduled send, the append included: never less than from the acknowledgement.
+  EXPECT_GE(b.at("send_p50_ms").get<double>(), b.at("p50_ms").get<double>()) << b;
+  EXPECT_GE(b.at("send_p99_ms").get<double>(), b.at("p99_ms").get<double>()) << b;
+  EXPECT_NE(r.err.find("delivered/s"), std::string::npos) << "progress line: " << r.err;
+}
+
+TEST_F(CliTest, BenchSubscribeWithPrefillMeasuresCatchUpThroughput) {
+  auto r = Cli({"bench", "subscribe", "--prefill", "3000", "--subscribers", "2", "--streams", "7"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << describe(r);
+  const json& b = lines[0];
+  ExpectDeliveryResult(b);
+  EXPECT_EQ(b.at("mode"), "subscribe-catch-up");
+  EXPECT_EQ(b.at("prefilled"), 3000);
+  EXPECT_EQ(b.at("subscribers"), 2);
+  EXPECT_EQ(b.at("delivered"), 6000) << "each subscriber reads the whole history";
+  EXPECT_GT(b.at("per_subscriber_events_per_s").get<double>(), 0);
+}
+
+TEST_F(CliTest, BenchConsumeMeasuresLiveDeliveryAndRemovesItsSubscription) {
+  auto r = Cli({"bench", "consume", "--rate", "200", "--duration", "0.5", "--consumers", "2"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << describe(r);
+  const json& b = lines[0];
+  ExpectDeliveryResult(b);
+  EXPECT_EQ(b.at("mode"), "consume");
+  EXPECT_EQ(b.at("consumers"), 2);
+  EXPECT_EQ(b.at("missing"), 0);
+  EXPECT_GT(b.at("events").get<uint64_t>(), 50u);
+  EXPECT_GE(b.at("delivered").get<uint64_t>(), b.at("events").get<uint64_t>());
+  uint64_t sum = 0;
+  for (const auto& n : b.at("per_consumer")) sum += n.get<uint64_t>();
+  EXPECT_EQ(sum, b.at("delivered").get<uint64_t>());
+  for (const auto& sub : CliLines({"subscriptions", "list"})) {
+    EXPECT_NE(sub.at("name").get<std::string>().rfind("bench-", 0), 0u) << "left behind: " << sub;
+  }
+}
+
+TEST_F(CliTest, BenchConsumeWithPrefillDrainsTheBacklog) {
+  auto r =
+      Cli({"bench", "consume", "--prefill", "2000", "--consumers", "2", "--max-in-flight", "50"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << describe(r);
+  const json& b = lines[0];
+  ExpectDeliveryResult(b);
+  EXPECT_EQ(b.at("mode"), "consume-backlog");
+  EXPECT_EQ(b.at("events"), 2000) << "each prefilled event delivered (and acked) once";
+  EXPECT_EQ(b.at("missing"), 0);
+  EXPECT_EQ(b.at("max_in_flight"), 50);
+
+  auto bad = Cli({"bench", "consume", "--strategy", "nope"});
+  EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+}
+
 // ---------------------------------------------------------------- persistent subscriptions
 
 TEST_F(CliTest, PersistentSubscriptionsCreateListGetConsumeDelete) {

@@ -281,9 +281,11 @@ TEST_F(PersistentSubscriptionTest, MetricsCountDeliveriesAndAcks) {
   ConsumeN(sub.name, 2);
   ASSERT_TRUE(eventually([&] {
     auto r = http_get("127.0.0.1", server().http_port(), "/metrics");
-    return r.is_ok() && r->body.find("reckon_subscription_delivered_total{store=") != std::string::npos &&
+    return r.is_ok() &&
+           r->body.find("reckon_subscription_delivered_total{store=") != std::string::npos &&
            r->body.find("subscription=\"" + p + "\"") != std::string::npos &&
            r->body.find("reckon_subscription_lag_events") != std::string::npos &&
+           r->body.find("reckon_subscription_lag_seconds{store=") != std::string::npos &&
            r->body.find("reckon_leader_elected_total") != std::string::npos;
   }));
 }

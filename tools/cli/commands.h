@@ -12,8 +12,10 @@ namespace reckon::cli {
 void add_stream_commands(CLI::App& app, Runner* selected);
 // status, cluster add/promote/remove/transfer (commands_cluster.cc)
 void add_cluster_commands(CLI::App& app, Runner* selected);
-// bench append, bench read (commands_bench.cc)
+// bench append, bench read (commands_bench.cc); calls add_bench_delivery_commands
 void add_bench_commands(CLI::App& app, Runner* selected);
+// bench subscribe, bench consume, under the `bench` group (commands_bench_delivery.cc)
+void add_bench_delivery_commands(CLI::App& bench, Runner* selected);
 // subscribe (commands_subscribe.cc)
 void add_subscribe_commands(CLI::App& app, Runner* selected);
 // subscriptions ..., consume (commands_persistent.cc)

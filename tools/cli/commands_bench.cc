@@ -1,5 +1,6 @@
 // bench append / bench read: closed-loop load from N client threads for a fixed duration, with
 // a live progress line on stderr and one result record (JSON with --json, a table otherwise).
+// The delivery modes (bench subscribe, bench consume) are in commands_bench_delivery.cc.
 //
 // Each client thread owns a reckon::Client (its own gRPC channel: separate HTTP/2 connections
 // scale better than one shared channel) unless --shared-client is given, and issues one call at
@@ -9,21 +10,17 @@
 #include <cmath>
 #include <condition_variable>
 #include <functional>
-#include <map>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
+#include "bench_support.h"
 #include "commands.h"
-#include "latency_histogram.h"
-#include "output.h"
-#include "progress.h"
 
 namespace reckon::cli {
 
 namespace {
-
-using SteadyClock = std::chrono::steady_clock;
 
 struct BenchArgs {
   int clients = 4;
@@ -42,83 +39,6 @@ struct BenchArgs {
   std::string stream_prefix = "bench-";
   uint64_t prefill = 0;
 };
-
-// A JSON object of `size` bytes (at least 2): {"p":"xxxx"}.
-std::string make_payload(int size) {
-  if (size < 9) return "{}";
-  return "{\"p\":\"" + std::string(static_cast<size_t>(size) - 8, 'x') + "\"}";
-}
-
-std::string run_id() {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%llx",
-                static_cast<unsigned long long>(
-                    std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
-  return buf;
-}
-
-double round_to(double v, int decimals) {
-  double f = std::pow(10.0, decimals);
-  return std::round(v * f) / f;
-}
-
-// What the workers share while running.
-struct Shared {
-  std::atomic<uint64_t> events{0};
-  std::atomic<uint64_t> calls{0};
-  std::atomic<uint64_t> errors{0};
-  std::mutex mu;
-  Status first_error;
-  void fail(const Status& st) {
-    errors.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(mu);
-    if (first_error.is_ok()) first_error = st;
-  }
-};
-
-// One client per worker, or one shared by all.
-class ClientPool {
- public:
-  Status open(Session& s, int n, bool shared, bool multiplex = false) {
-    int count = shared ? 1 : n;
-    for (int i = 0; i < count; ++i) {
-      ClientOptions o = s.client_options();
-      o.multiplex_appends = multiplex;
-      auto c = Client::connect(o);
-      if (!c) return c.status();
-      clients_.push_back(std::move(c).value());
-    }
-    return Status::ok();
-  }
-  Client& at(int i) { return *clients_[static_cast<size_t>(i) % clients_.size()]; }
-
- private:
-  std::vector<std::unique_ptr<Client>> clients_;
-};
-
-std::unique_ptr<ProgressLine> start_progress(const std::string& label, Shared& shared) {
-  struct Last {
-    double t = 0;
-    uint64_t events = 0;
-  };
-  auto last = std::make_shared<Last>();
-  return std::make_unique<ProgressLine>([label, &shared, last](double elapsed, bool final) {
-    uint64_t events = shared.events.load(std::memory_order_relaxed);
-    // Live: the rate over the last period; final: the average over the whole run.
-    double dt = final ? elapsed : elapsed - last->t;
-    uint64_t delta = final ? events : events - last->events;
-    double rate = dt > 0 ? static_cast<double>(delta) / dt : 0;
-    last->t = elapsed;
-    last->events = events;
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "%s: %5.1fs  %s events  %s events/s  %s errors", label.c_str(),
-                  elapsed, with_thousands(events).c_str(),
-                  with_thousands(static_cast<uint64_t>(rate)).c_str(),
-                  with_thousands(shared.errors.load(std::memory_order_relaxed)).c_str());
-    return std::string(buf);
-  });
-}
 
 // Runs `body(worker_index, histogram, deadline)` on `clients` threads and returns the merged
 // histogram and the measured wall time.
@@ -139,24 +59,20 @@ std::pair<LatencyHistogram, double> run_workers(int clients, double duration_s, 
   return {std::move(all), elapsed};
 }
 
-Json result_json(const std::string& mode, const BenchArgs& a, const Shared& shared,
+Json result_json(const std::string& mode, const BenchArgs& a, const BenchTally& tally,
                  const LatencyHistogram& h, double elapsed, bool appends) {
-  uint64_t events = shared.events.load();
-  uint64_t calls = shared.calls.load();
+  uint64_t events = tally.events.load();
+  uint64_t calls = tally.calls.load();
   Json j;
   j["mode"] = mode;
   j["events_per_s"] = round_to(elapsed > 0 ? static_cast<double>(events) / elapsed : 0, 1);
   j["appends_per_s"] = appends ? round_to(elapsed > 0 ? static_cast<double>(calls) / elapsed : 0, 1)
                                : 0.0;
   if (!appends) j["reads_per_s"] = round_to(elapsed > 0 ? static_cast<double>(calls) / elapsed : 0, 1);
-  j["p50_ms"] = round_to(static_cast<double>(h.percentile(0.50)) / 1000.0, 3);
-  j["p99_ms"] = round_to(static_cast<double>(h.percentile(0.99)) / 1000.0, 3);
-  j["p999_ms"] = round_to(static_cast<double>(h.percentile(0.999)) / 1000.0, 3);
-  j["mean_ms"] = round_to(h.mean() / 1000.0, 3);
-  j["max_ms"] = round_to(static_cast<double>(h.max()) / 1000.0, 3);
+  add_latency(j, h);
   j["events"] = events;
   j["calls"] = calls;
-  j["errors"] = shared.errors.load();
+  j["errors"] = tally.errors.load();
   j["duration_s"] = round_to(elapsed, 3);
   j["clients"] = a.clients;
   j["batch"] = a.batch;
@@ -166,43 +82,12 @@ Json result_json(const std::string& mode, const BenchArgs& a, const Shared& shar
   return j;
 }
 
-// Prints the result; when every call failed, the first error decides the exit code.
-int finish(Session& s, const Json& result, Shared& shared) {
-  s.out().record(result);
-  if (shared.errors.load() > 0) {
-    if (shared.calls.load() == 0) return report_error(shared.first_error);
-    std::cerr << "warning: " << shared.errors.load() << " calls failed; first: "
-              << shared.first_error.to_string() << "\n";
-  }
-  return kExitOk;
-}
-
-// Appends `count` events of `size` bytes to `streams` streams named prefix + k, 500 per call.
-Status prefill(Client& client, const std::string& prefix, int streams, int size, uint64_t count) {
-  std::string payload = make_payload(size);
-  uint64_t done = 0;
-  uint64_t k = 0;
-  while (done < count) {
-    uint64_t n = std::min<uint64_t>(500, count - done);
-    std::vector<NewEvent> events(n);
-    for (auto& e : events) {
-      e.event_type = "BenchEvent";
-      e.data = payload;
-    }
-    auto r = client.append(prefix + std::to_string(k++ % static_cast<uint64_t>(streams)), kExpectAny,
-                           std::move(events));
-    if (!r) return r.status();
-    done += n;
-  }
-  return Status::ok();
-}
-
 int run_bench_append(Session& s, const BenchArgs& a) {
   ClientPool pool;
   if (Status st = pool.open(s, a.clients, a.shared_client); !st) return report_error(st);
   const std::string prefix = "bench-" + run_id() + "-";
   const std::string payload = make_payload(a.size);
-  Shared shared;
+  BenchTally shared;
   auto progress = start_progress("bench append", shared);
   auto [hist, elapsed] = run_workers(a.clients, a.duration_s, [&](int w, LatencyHistogram& h,
                                                                   SteadyClock::time_point deadline) {
@@ -236,22 +121,9 @@ int run_bench_append(Session& s, const BenchArgs& a) {
   return finish(s, result_json("append", a, shared, hist, elapsed, /*appends=*/true), shared);
 }
 
-// One benchmark append of `batch` events to `stream`.
-std::vector<StreamAppend> bench_append(const std::string& stream, int batch, const std::string& payload) {
-  std::vector<StreamAppend> parts(1);
-  parts[0].stream_id = stream;
-  parts[0].expected = kExpectAny;
-  parts[0].events.resize(static_cast<size_t>(batch));
-  for (auto& e : parts[0].events) {
-    e.event_type = "BenchEvent";
-    e.data = payload;
-  }
-  return parts;
-}
-
 // Bookkeeping of the asynchronous modes: completions arrive on gRPC's threads.
 struct AsyncTally {
-  Shared shared;
+  BenchTally shared;
   std::mutex mu;  // guards hist and in_flight
   std::condition_variable idle;
   LatencyHistogram hist;
@@ -368,99 +240,6 @@ int run_bench_append_rate(Session& s, const BenchArgs& a) {
   return finish(s, result, tally.shared);
 }
 
-// bench subscribe: delivery latency of a live catch-up subscription. One subscriber on $all
-// (from the end) and an open-loop writer at --rate appends/s to its own streams; for every event
-// the latency is receipt time minus the moment the append was acknowledged to the writer (0 when
-// the event arrives first). Both clocks are this process's steady clock.
-int run_bench_subscribe(Session& s, const BenchArgs& a) {
-  if (a.rate <= 0) return report_usage_error("bench subscribe needs --rate R (appends/s)");
-  ClientPool pool;
-  if (Status st = pool.open(s, 2, false); !st) return report_error(st);
-  const std::string prefix = "bench-" + run_id() + "-";
-  const std::string payload = make_payload(a.size);
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<Position, SteadyClock::time_point> acked;     // position -> ack time
-  std::map<Position, SteadyClock::time_point> received;  // position -> receipt time
-  bool caught_up = false;
-  std::atomic<bool> stop{false};
-  Status sub_status;
-  std::thread subscriber([&] {
-    SubscribeOptions o;
-    o.start = SubscribeOptions::Start::kEnd;
-    o.filter.stream_prefixes = {prefix};
-    sub_status = pool.at(1).subscribe(o, [&](const SubscriptionMessage& m) {
-      auto now = SteadyClock::now();
-      std::lock_guard lock(mu);
-      if (m.kind == SubscriptionMessage::Kind::kCaughtUp) caught_up = true;
-      if (m.kind == SubscriptionMessage::Kind::kEvent) received.emplace(m.event.position, now);
-      cv.notify_all();
-      return !stop.load();
-    });
-  });
-  {
-    std::unique_lock lock(mu);
-    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return caught_up; })) {
-      stop = true;
-      lock.unlock();
-      subscriber.join();
-      return report_error(sub_status.is_ok() ? Status::unavailable("subscription did not start") : sub_status);
-    }
-  }
-  Shared shared;
-  auto progress = start_progress("bench subscribe", shared);
-  const auto start = SteadyClock::now();
-  const auto deadline = start + std::chrono::duration_cast<SteadyClock::duration>(
-                                    std::chrono::duration<double>(a.duration_s));
-  const auto interval = std::chrono::duration_cast<SteadyClock::duration>(
-      std::chrono::duration<double>(1.0 / a.rate));
-  uint64_t k = 0;
-  for (auto next = start; next < deadline; next += interval, ++k) {
-    std::this_thread::sleep_until(next);
-    auto r = pool.at(0).append(prefix + std::to_string(k % static_cast<uint64_t>(a.streams)), kExpectAny,
-                               std::move(bench_append("x", 1, payload)[0].events));
-    auto now = SteadyClock::now();
-    if (!r) {
-      shared.fail(r.status());
-      continue;
-    }
-    shared.calls.fetch_add(1, std::memory_order_relaxed);
-    shared.events.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(mu);
-    acked.emplace(r->position, now);
-  }
-  // Wait (bounded) for the last acknowledged events to arrive.
-  {
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, std::chrono::seconds(5), [&] { return received.size() >= acked.size(); });
-  }
-  stop = true;
-  progress->stop();
-  LatencyHistogram hist;
-  uint64_t missing = 0;
-  {
-    std::lock_guard lock(mu);
-    for (const auto& [pos, ack] : acked) {
-      auto it = received.find(pos);
-      if (it == received.end()) {
-        ++missing;
-        continue;
-      }
-      auto us = std::chrono::duration_cast<std::chrono::microseconds>(it->second - ack).count();
-      hist.record(static_cast<uint64_t>(std::max<int64_t>(0, us)));
-    }
-  }
-  double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  // The subscription notices `stop` at its next message (a heartbeat within a second).
-  subscriber.join();
-  Json result = result_json("subscribe", a, shared, hist, elapsed, /*appends=*/true);
-  result["target_rate"] = a.rate;
-  result["delivered"] = received.size();
-  result["missing"] = missing;
-  if (missing > 0) shared.fail(Status::internal(std::to_string(missing) + " acknowledged events never arrived"));
-  return finish(s, result, shared);
-}
-
 int run_bench_read(Session& s, const BenchArgs& a) {
   if (a.mode != "all" && a.mode != "streams") {
     return report_usage_error("--mode must be 'all' or 'streams'");
@@ -472,8 +251,8 @@ int run_bench_read(Session& s, const BenchArgs& a) {
   if (a.prefill > 0) {
     prefix = "bench-" + run_id() + "-";
     std::cerr << "prefilling " << with_thousands(a.prefill) << " events...\n";
-    if (Status st = prefill(pool.at(0), prefix, a.streams, a.size, a.prefill); !st) {
-      return report_error(st);
+    if (auto r = prefill(pool.at(0), prefix, a.streams, a.size, a.prefill); !r) {
+      return report_error(r.status());
     }
   }
 
@@ -504,7 +283,7 @@ int run_bench_read(Session& s, const BenchArgs& a) {
     }
   }
 
-  Shared shared;
+  BenchTally shared;
   auto progress = start_progress("bench read " + a.mode, shared);
   auto [hist, elapsed] = run_workers(a.clients, a.duration_s, [&](int w, LatencyHistogram& h,
                                                                   SteadyClock::time_point deadline) {
@@ -600,17 +379,6 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
     };
   });
 
-  auto sb = std::make_shared<BenchArgs>();
-  sb->clients = 1;
-  sb->rate = 1000;
-  sub = group->add_subcommand("subscribe",
-                              "Live delivery latency: append at --rate, one $all subscriber");
-  add_common(sub, sb.get());
-  sub->add_option("--rate", sb->rate, "Appends per second")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->callback([sb, selected] {
-    *selected = [sb](Session& s) { return run_bench_subscribe(s, *sb); };
-  });
-
   auto rd = std::make_shared<BenchArgs>();
   rd->clients = 1;
   rd->batch = 1000;
@@ -632,6 +400,8 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
   sub->callback([rd, selected] {
     *selected = [rd](Session& s) { return run_bench_read(s, *rd); };
   });
+
+  add_bench_delivery_commands(*group, selected);
 }
 
 }  // namespace reckon::cli

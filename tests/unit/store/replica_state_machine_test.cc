@@ -51,6 +51,7 @@ class ReplicaStateMachineTest : public ::testing::Test {
     ASSERT_TRUE(machine_->load().is_ok());
     replica_ = std::make_unique<ReplicaStateMachine>(
         *machine_, [this](Position p) { published_.push_back(p); });
+    replica_->set_pipelined_writes(true);
   }
 
   static std::string append(ExpectedVersion expected) {

@@ -385,18 +385,24 @@ TEST(ReplicatedStore, ATransferCutMidwayIsResumedAfterTheEventsAlreadyReceived) 
   EXPECT_LT(c.fetched_after[1], held);
 }
 
-TEST(ReplicatedStore, ClosingAStoreEndsARunningCatchUpAndARestartFinishesIt) {
-  Cluster c(3);
+// A 3-node cluster with frequent snapshots whose node `behind` stopped after 100 events and
+// missed `missed` more: restarting it needs a bulk catch-up. Call with ASSERT_NO_FATAL_FAILURE.
+void stop_one_behind_a_snapshot(Cluster& c, int missed, uint64_t& leader, uint64_t& behind) {
   c.snapshot_threshold = 64;
   c.snapshot_trailing = 16;
   for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(c.start(id).is_ok());
-  uint64_t leader = 0;
   ASSERT_TRUE(wait_for([&] { return (leader = c.leader()) != 0; }));
-  const uint64_t behind = leader == 1 ? 2 : 1;
+  behind = leader == 1 ? 2 : 1;
   write_history(*c.nodes[leader], 100, 0);
   ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }));
   c.stop(behind);
-  write_history(*c.nodes[leader], 3000, 1);
+  write_history(*c.nodes[leader], missed, 1);
+}
+
+TEST(ReplicatedStore, ClosingAStoreEndsARunningCatchUpAndARestartFinishesIt) {
+  Cluster c(3);
+  uint64_t leader = 0, behind = 0;
+  ASSERT_NO_FATAL_FAILURE(stop_one_behind_a_snapshot(c, 3000, leader, behind));
   c.peers_unreachable = true;
   ASSERT_TRUE(c.start(behind).is_ok());
   ASSERT_TRUE(wait_for([&] { return c.fetches.load() >= 2; }));  // retrying (timeout 20 s)
@@ -415,17 +421,9 @@ TEST(ReplicatedStore, ClosingAStoreEndsARunningCatchUpAndARestartFinishesIt) {
 // cluster that then lost its third node stopped committing until the fetch gave up.
 TEST(ReplicatedStore, AReplicaCatchingUpStillCountsForCommits) {
   Cluster c(3);
-  c.snapshot_threshold = 64;
-  c.snapshot_trailing = 16;
-  for (uint64_t id = 1; id <= 3; ++id) ASSERT_TRUE(c.start(id).is_ok());
-  uint64_t leader = 0;
-  ASSERT_TRUE(wait_for([&] { return (leader = c.leader()) != 0; }));
-  const uint64_t behind = leader == 1 ? 2 : 1;
+  uint64_t leader = 0, behind = 0;
+  ASSERT_NO_FATAL_FAILURE(stop_one_behind_a_snapshot(c, 2000, leader, behind));
   const uint64_t third = 6 - leader - behind;
-  write_history(*c.nodes[leader], 100, 0);
-  ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }));
-  c.stop(behind);
-  write_history(*c.nodes[leader], 2000, 1);
   c.peers_unreachable = true;
   ASSERT_TRUE(c.start(behind).is_ok());
   ASSERT_TRUE(wait_for([&] { return c.fetches.load() >= 2; }));  // stuck fetching (timeout 20 s)
