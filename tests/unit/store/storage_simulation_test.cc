@@ -24,11 +24,12 @@
 // replica behind a snapshot it receives catches up through the real bulk path
 // (store::bulk_catch_up: StateExporter on a peer's RocksDB -> StateImporter), with transfers
 // sometimes cut midway, and a catch-up that failed sometimes followed by a power loss; a
-// replica that fail-stopped is restarted at the next heal. Half the seeds run the replicas
-// pipelined, as RaftNode does (SimOffload): each turn's RocksDB write is published, and each
-// bulk catch-up runs, at a random later step while the loop goes on (storing, voting, deferring
-// the entries a catching-up replica receives); no result may reach its submitter before its
-// state is visible.
+// replica that fail-stopped is restarted at the next heal. Every replica has an offload, as
+// RaftNode gives it (SimOffload): a bulk catch-up runs at a random later step while the loop
+// goes on (storing, voting, deferring the entries the catching-up replica receives); half the
+// seeds also pipeline their RocksDB writes (ReplicationOptions::pipelined_writes), each turn's
+// write published at a random later step. No result may reach its submitter before its state
+// is visible.
 //
 // After the schedule everything heals and the cluster converges on a marker; then:
 //   - every replica holds byte-identical RocksDB contents (all column families), the same
@@ -282,7 +283,7 @@ struct Replica {
   std::string dir;
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<storage::StateMachine> machine;
-  std::unique_ptr<SimOffload> offload = std::make_unique<SimOffload>();  // the pipelined seeds'
+  std::unique_ptr<SimOffload> offload = std::make_unique<SimOffload>();  // RaftNode's, simulated
   std::unique_ptr<ReplicaStateMachine> replica;
   std::unique_ptr<WatchedReplica> watched;
   std::unique_ptr<ReplicaCore> core;
@@ -442,7 +443,8 @@ class StorageSimulation {
     };
     rep.watched =
         std::make_unique<WatchedReplica>(*rep.replica, rep.offload.get(), std::move(hooks));
-    if (pipelined_) rep.watched->set_offload(rep.offload.get());
+    rep.replica->set_pipelined_writes(pipelined_);
+    rep.watched->set_offload(rep.offload.get());
     last_position_seen_[i] = rep.machine->committed().last_position;
     rep.synced_wal.clear();
     record_synced(i);  // opening recovered and flushed the old WAL; marking replicated synced
@@ -1301,7 +1303,7 @@ class StorageSimulation {
   std::vector<Submission> subs_;
   bool storm_ = true;  // toggled before the first action: the schedule opens calm
   bool converging_ = false;
-  bool pipelined_ = false;  // RocksDB writes and catch-ups in the background (SimOffload)
+  bool pipelined_ = false;  // RocksDB writes in the background too (catch-ups always are)
   uint64_t steps_ = 0, crashes_ = 0, power_losses_ = 0, restarts_ = 0, restart_failures_ = 0;
   uint64_t catch_ups_ = 0, catch_up_failures_ = 0, fail_stops_ = 0, snapshots_ = 0;
   std::vector<std::string> failures_;
