@@ -369,20 +369,21 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
                       " (after " + std::to_string(after) + ")");
   };
   for (const auto& item : cond.items) {
-    // Events staged earlier in this batch (or in the parent being written) may not be in
-    // RocksDB yet.
-    for (const ApplyBatch* staged = &b; staged != nullptr; staged = staged->parent_) {
-      for (const auto& pe : staged->events_) {
-        if (pe.position > after && item_matches(item, pe.event_type, pe.tags)) return failed(pe.position);
-      }
-    }
+    // The lowest matching position after `after`, wherever it is: in RocksDB, in the parent
+    // batch being written, or staged earlier in this batch. Replicas fold commands into batches
+    // (and pipeline their writes) differently, and neither the verdict nor the position it
+    // names may depend on that. RocksDB may already hold a parent's events, but every event it
+    // holds is one of the log's, so the lowest of all candidates is the same everywhere.
+    Position found = 0;
+    auto consider = [&found](Position p) {
+      if (found == 0 || p < found) found = p;
+    };
     const Position committed_last = state_.last_position;
-    if (committed_last <= after) continue;
-    if (item.event_types.empty() && item.tags.empty()) return failed(after + 1);
-
-    rocksdb::ReadOptions ro;
-    if (!item.tags.empty()) {
+    if (committed_last > after && item.event_types.empty() && item.tags.empty()) {
+      consider(after + 1);
+    } else if (committed_last > after && !item.tags.empty()) {
       // The tag index is usually the more selective; verify type and other tags per event.
+      rocksdb::ReadOptions ro;
       const std::string upper = name_upper_bound(item.tags[0]);
       rocksdb::Slice upper_slice(upper);
       ro.iterate_upper_bound = &upper_slice;
@@ -395,20 +396,33 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
             "reading event for condition"));
         EventView v;
         RECKON_RETURN_IF_ERROR(decode_event(record, v));
-        if (item_matches(item, v.event_type, v.tags)) return failed(p);
+        if (item_matches(item, v.event_type, v.tags)) {
+          consider(p);
+          break;
+        }
       }
       RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning tag index"));
-    } else {
+    } else if (committed_last > after) {
       for (const auto& type : item.event_types) {
+        rocksdb::ReadOptions ro;
         const std::string upper = name_upper_bound(type);
         rocksdb::Slice upper_slice(upper);
         ro.iterate_upper_bound = &upper_slice;
         std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kTypeIndex)));
         it->Seek(name_key(type, after + 1));
-        if (it->Valid()) return failed(name_key_suffix(it->key().ToStringView()));
+        if (it->Valid()) consider(name_key_suffix(it->key().ToStringView()));
         RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning type index"));
       }
     }
+    for (const ApplyBatch* staged = &b; staged != nullptr; staged = staged->parent_) {
+      for (const auto& pe : staged->events_) {
+        if (pe.position > after && item_matches(item, pe.event_type, pe.tags)) {
+          consider(pe.position);
+          break;  // a batch's events are in position order
+        }
+      }
+    }
+    if (found != 0) return failed(found);
   }
   return Status::ok();
 }

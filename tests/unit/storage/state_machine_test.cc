@@ -309,5 +309,108 @@ TEST_F(StateMachineTest, GarbageCommandIsRefusedAndConsumesItsIndex) {
   EXPECT_EQ(sm.committed().last_position, 0u);
 }
 
+// Found by the storage simulation (tests/unit/store/storage_simulation_test.cc; seed 7 of its
+// first schedule): replicas fold commands into batches differently, so a condition check that
+// looked at the batch's staged events before RocksDB named a different position on each
+// replica. It names the lowest matching position now, however the commands were batched, and
+// whatever phase a parent batch being written is in (pipelining).
+TEST_F(StateMachineTest, AFailedConditionNamesTheSamePositionWhateverTheBatching) {
+  auto typed_append = [](const std::string& type) {
+    std::vector<StreamAppend> parts(1);
+    parts[0].stream_id = "s-" + type;
+    NewEvent e;
+    e.event_id = Uuid::v7();
+    e.event_type = type;
+    e.data = "{}";
+    parts[0].events.push_back(std::move(e));
+    return encode_append_command(1000, parts, std::nullopt);
+  };
+  auto conditional = [](std::vector<std::string> types) {
+    std::vector<StreamAppend> parts(1);
+    parts[0].stream_id = "c";
+    NewEvent e;
+    e.event_id = Uuid::v7();
+    e.event_type = "C";
+    e.data = "{}";
+    parts[0].events.push_back(std::move(e));
+    AppendCondition cond;
+    cond.items.push_back(QueryItem{std::move(types), {}});
+    return encode_append_command(1000, parts, cond);
+  };
+  // Position 1 is a T, position 2 a U, then: T or U after 0 (fails at 1), T or U after 0 listed
+  // the other way round (at 1), U after 0 (at 2), T after 0 (at 1).
+  const std::vector<std::string> commands = {typed_append("T"),     typed_append("U"),
+                                             conditional({"T"}),    conditional({"U", "T"}),
+                                             conditional({"U"}),    conditional({"T", "U"})};
+  auto answer = [](const CommandResult& r) { return r.status.to_string(); };
+  auto expected_at = [](int p) {
+    return "ConditionFailed: an event matching the append condition exists at position " +
+           std::to_string(p) + " (after 0)";
+  };
+
+  // Reference: one batch per command.
+  std::vector<std::string> reference;
+  {
+    auto db = open_db(dir_.sub("reference"));
+    StateMachine sm(*db, 100);
+    ASSERT_TRUE(sm.load().is_ok());
+    for (size_t i = 0; i < commands.size(); ++i) {
+      ApplyBatch b = sm.begin();
+      reference.push_back(answer(sm.apply(commands[i], i + 1, b)));
+      ASSERT_TRUE(sm.commit(b, false).is_ok());
+    }
+  }
+  EXPECT_EQ(reference[2], expected_at(1));
+  EXPECT_EQ(reference[3], expected_at(1));
+  EXPECT_EQ(reference[4], expected_at(2));
+  EXPECT_EQ(reference[5], expected_at(1));
+
+  // The first `committed` commands committed one by one; the next up to `split` in a parent
+  // batch; the rest in a child batch staged on it before the parent's write, after it, or after
+  // it was published (without a parent: one batch).
+  enum Phase { kOneBatch, kBeforeWrite, kAfterWrite, kAfterPublish };
+  int dir = 0;
+  for (size_t committed = 0; committed <= 2; ++committed) {
+    for (size_t split = committed; split <= 2; ++split) {
+      for (Phase phase : {kOneBatch, kBeforeWrite, kAfterWrite, kAfterPublish}) {
+        if (phase == kOneBatch ? split != committed : split == committed) continue;
+        SCOPED_TRACE("committed " + std::to_string(committed) + ", split " +
+                     std::to_string(split) + ", phase " + std::to_string(phase));
+        auto db = open_db(dir_.sub("v" + std::to_string(dir++)));
+        StateMachine sm(*db, 100);
+        ASSERT_TRUE(sm.load().is_ok());
+        std::vector<std::string> answers;
+        for (size_t i = 0; i < committed; ++i) {
+          ApplyBatch b = sm.begin();
+          answers.push_back(answer(sm.apply(commands[i], i + 1, b)));
+          ASSERT_TRUE(sm.commit(b, false).is_ok());
+        }
+        auto apply_range = [&](size_t from, size_t to, ApplyBatch& b) {
+          for (size_t i = from; i < to; ++i) {
+            answers.push_back(answer(sm.apply(commands[i], i + 1, b)));
+          }
+        };
+        if (phase == kOneBatch) {
+          ApplyBatch b = sm.begin();
+          apply_range(committed, commands.size(), b);
+          ASSERT_TRUE(sm.commit(b, false).is_ok());
+        } else {
+          ApplyBatch parent = sm.begin();
+          apply_range(committed, split, parent);
+          ApplyBatch child = sm.begin_after(parent);
+          if (phase == kBeforeWrite) apply_range(split, commands.size(), child);
+          ASSERT_TRUE(sm.write(parent, false).is_ok());
+          if (phase == kAfterWrite) apply_range(split, commands.size(), child);
+          sm.publish(parent, &child);
+          if (phase == kAfterPublish) apply_range(split, commands.size(), child);
+          ASSERT_TRUE(sm.write(child, false).is_ok());
+          sm.publish(child, nullptr);
+        }
+        EXPECT_EQ(answers, reference);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace reckon::storage
