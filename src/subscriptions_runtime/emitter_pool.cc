@@ -389,16 +389,49 @@ bool EmitterPool::read_batch_unlocked(size_t index, std::unique_lock<std::mutex>
   const size_t n = emitters_.size();
   lock.unlock();
   const Position before = ctx_.store->last_position();
+  if (before < from) {
+    // Nothing appended past the cursor: no read. A live pool passes here after every ack.
+    lock.lock();
+    e.caught_up = true;
+    return false;
+  }
   std::vector<Event> matched;
-  ReadAllOptions o;
-  o.from_position = from;
-  o.max_count = kScanPerRead;
   Position last_seen = from - 1;
-  auto page = ctx_.store->read_all_refs(o, [&](const EventRef& r) {
-    last_seen = r.position;
-    if (emitter_for_stream(r.stream_id, n) == index && matcher_.matches(r)) matched.push_back(to_event(r));
-    return matched.size() < kBufferedEvents;
-  });
+  Result<ReadAllResult> page = Status::ok();
+  const subscriptions::Selector& sel = matcher_.selector();
+  bool scan = true;
+  if (sel.type == SubscriptionType::kEventType || sel.type == SubscriptionType::kTags) {
+    // The type and tag indexes hold exactly the matching events, in global order: read those
+    // instead of scanning $all (a selective subscription over a large store examines only what
+    // it delivers).
+    IndexReadOptions o;
+    o.from_position = from;
+    o.max_count = kBufferedEvents;
+    page = sel.type == SubscriptionType::kEventType ? ctx_.store->read_by_event_types(sel.event_types, o)
+                                                    : ctx_.store->read_by_tags(sel.tags, sel.tag_match, o);
+    if (page) {
+      examined_.fetch_add(page->events.size(), std::memory_order_relaxed);
+      for (auto& ev : page->events) {
+        last_seen = ev.position;
+        if (emitter_for_stream(ev.stream_id, n) == index) matched.push_back(std::move(ev));
+      }
+    }
+    // A name the index reader refuses (the selector rules are the looser): scan instead.
+    scan = !page && page.code() == ErrorCode::kInvalidArgument;
+  }
+  if (scan) {
+    ReadAllOptions o;
+    o.from_position = from;
+    o.max_count = kScanPerRead;
+    uint64_t seen = 0;
+    page = ctx_.store->read_all_refs(o, [&](const EventRef& r) {
+      last_seen = r.position;
+      ++seen;
+      if (emitter_for_stream(r.stream_id, n) == index && matcher_.matches(r)) matched.push_back(to_event(r));
+      return matched.size() < kBufferedEvents;
+    });
+    examined_.fetch_add(seen, std::memory_order_relaxed);
+  }
   lock.lock();
   if (!page) {
     spdlog::warn("subscription {}: read failed: {}", subscription_.name, page.status().to_string());

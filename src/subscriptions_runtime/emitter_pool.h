@@ -80,6 +80,9 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
   size_t consumers();
   // Passes of the emitters' loops since start (diagnostics and tests: an idle pool stays put).
   uint64_t loop_passes() const { return loop_passes_.load(std::memory_order_relaxed); }
+  // Events the emitters read from the store to find matching ones: every event of $all for a
+  // scanning selector, only the matching ones for an index-served one (event_type, tags).
+  uint64_t events_examined() const { return examined_.load(std::memory_order_relaxed); }
 
  private:
   enum class State { kWaiting, kInFlight, kParking };
@@ -143,6 +146,7 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
   bool stopping_ = false;
   bool started_ = false;
   std::atomic<uint64_t> loop_passes_{0};
+  std::atomic<uint64_t> examined_{0};
   uint64_t generation_ = 0;  // bumped by every consumer action: wakes idle emitters
   std::vector<std::unique_ptr<Emitter>> emitters_;
   std::map<Position, Pending> pending_;  // every outstanding event, by position

@@ -21,7 +21,6 @@
 // measuring adds no lock to the delivery path.
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <iostream>
 #include <memory>

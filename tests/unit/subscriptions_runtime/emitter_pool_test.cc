@@ -129,7 +129,8 @@ class RecordingSink final : public ConsumerSink {
 // A store, one subscription on $all with the given options, and its running pool.
 class EmitterPoolDelivery : public ::testing::Test {
  protected:
-  void start(SubscriptionOptions options) {
+  void start(SubscriptionOptions options, SubscriptionType type = SubscriptionType::kStream,
+             std::string selector = "$all") {
     StoreOptions o;
     o.data_dir = dir_.path();
     o.sync_writes = false;
@@ -137,8 +138,8 @@ class EmitterPoolDelivery : public ::testing::Test {
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
     NewSubscription n;
-    n.type = SubscriptionType::kStream;
-    n.selector = "$all";
+    n.type = type;
+    n.selector = std::move(selector);
     n.name = "delivery";
     n.options = options;
     auto sub = store_->create_subscription(n);
@@ -188,6 +189,59 @@ class EmitterPoolDelivery : public ::testing::Test {
   std::deque<RecordingSink> sinks_;  // declared before pool_: destroyed after it
   std::shared_ptr<EmitterPool> pool_;
 };
+
+// Type and tag selectors are served by their index: a selective subscription over a large
+// store reads only the events it delivers. Other selectors scan $all.
+class EmitterPoolSelective : public EmitterPoolDelivery {
+ protected:
+  // 2000 "Other" events, with 3 "Wanted" ones tagged "vip" among them; returns the wanted positions.
+  std::vector<Position> fill() {
+    std::vector<Position> wanted;
+    for (int i = 0; i < 2003; ++i) {
+      const bool w = i % 700 == 350;
+      NewEvent e = testing::make_event(w ? "Wanted" : "Other", "{}");
+      if (w) e.tags = {"vip"};
+      auto r = store_->append("w-" + std::to_string(i % 5), kExpectAny, {e});
+      EXPECT_TRUE(r.is_ok());
+      if (r && w) wanted.push_back(r->position);
+    }
+    return wanted;
+  }
+  void expect_delivered(RecordingSink& sink, const std::vector<Position>& wanted) {
+    ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= wanted.size(); }));
+    std::vector<Position> got;
+    for (auto& d : sink.deliveries()) got.push_back(d.position);
+    EXPECT_EQ(got, wanted);
+  }
+};
+
+TEST_F(EmitterPoolSelective, EventTypeSelectorReadsTheTypeIndex) {
+  start(SubscriptionOptions{}, SubscriptionType::kEventType, "Wanted");
+  const auto wanted = fill();
+  ASSERT_EQ(wanted.size(), 3u);
+  RecordingSink& sink = make_sink(10);
+  attach(sink);
+  expect_delivered(sink, wanted);
+  EXPECT_EQ(pool_->events_examined(), wanted.size());
+}
+
+TEST_F(EmitterPoolSelective, TagSelectorReadsTheTagIndex) {
+  start(SubscriptionOptions{}, SubscriptionType::kTags, "vip");
+  const auto wanted = fill();
+  RecordingSink& sink = make_sink(10);
+  attach(sink);
+  expect_delivered(sink, wanted);
+  EXPECT_EQ(pool_->events_examined(), wanted.size());
+}
+
+TEST_F(EmitterPoolSelective, PatternSelectorScansAll) {
+  start(SubscriptionOptions{}, SubscriptionType::kEventPattern, "w-?");
+  fill();
+  RecordingSink& sink = make_sink(10000);
+  attach(sink);
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2003; }));
+  EXPECT_GE(pool_->events_examined(), 2003u);
+}
 
 TEST_F(EmitterPoolDelivery, UnackedDeliveriesTimeOutAreRedeliveredAndParkedAtTheRetryLimit) {
   SubscriptionOptions o;
