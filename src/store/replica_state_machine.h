@@ -8,9 +8,9 @@
 //  - group commit per Raft loop turn: apply() stages into one ApplyBatch, commit_applied()
 //    writes it unsynced (the Raft log is the durable record: after a crash the log replays
 //    everything above the persisted applied index);
-//  - pipelining (set_pipelined_writes): given a LoopOffload (RaftNode's), a turn's batch is written on a pool thread
-//    while the loop goes on: the next turns stage on top of it (storage begin_after) and are
-//    written, as one batch, when it is done. One write is in flight at a time. visible_index()
+//  - pipelining (set_pipelined_writes): given a LoopOffload (RaftNode's), a turn's batch is
+//    written on a pool thread while the loop goes on: the next turns stage on top of it
+//    (storage begin_after) and are written, as one batch, when it is done. One write is in flight at a time. visible_index()
 //    is what readers see, so the consensus layer holds results back until their write landed;
 //  - logical snapshots (SnapshotPoint: applied index, last position, digest, member directory),
 //    taken after a WAL sync because Raft truncates its log behind them;
