@@ -13,7 +13,8 @@
 //     re-appends of earlier appends (same event ids), soft deletes, tombstones, truncations,
 //     member addresses (a new leader also records its own, as ReplicatedLog does);
 //   - faults: symmetric and one-way partitions, isolations, latency and timeout changes,
-//     leadership transfers, barriers, and crashes with restarts.
+//     leadership transfers, barriers, crashes with restarts, power loss of the whole cluster,
+//     and a follower cut off while the leader takes more than a snapshot's worth of commands.
 // A crash (CrashableRaftIo) closes the libraft instance as a power cut would: of the Raft
 // writes in flight a random prefix reached the disk. Its RocksDB is closed; half of the crashes
 // are power losses, where every WAL file is cut at a random length between what was last
@@ -38,7 +39,8 @@
 //     stream matching the stream heads, unique event ids;
 //   - every acknowledged append's result (streams, versions, positions) is what the store holds
 //     — those events, with those ids — never lost, never changed; an acknowledged idempotent
-//     re-append returned exactly the original's result;
+//     re-append returned exactly the original's result; acknowledged tombstones and member
+//     addresses hold;
 //   - a command rejected by the state machine (wrong expected version, ...) or refused with
 //     NotLeader left none of its events anywhere;
 //   - every replica that applied an index reached the same verdict on it (result or error,
