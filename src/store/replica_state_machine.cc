@@ -72,8 +72,19 @@ Status ReplicaStateMachine::failed_status() const {
 }
 
 void ReplicaStateMachine::fail_stop(Status why) {
+  std::function<void()> notify;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_.is_ok()) return;
+    failed_ = std::move(why);
+    notify = on_fail_stop_;
+  }
+  if (notify) notify();
+}
+
+void ReplicaStateMachine::set_on_fail_stop(std::function<void()> callback) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (failed_.is_ok()) failed_ = std::move(why);
+  on_fail_stop_ = std::move(callback);
 }
 
 std::shared_ptr<void> ReplicaStateMachine::apply(std::string_view command, uint64_t index) {

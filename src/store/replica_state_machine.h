@@ -91,6 +91,8 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   std::optional<std::string> member_address(uint64_t id) const;
   // OK, or the Unavailable status every apply answers once this replica fail-stopped.
   Status failed_status() const;
+  // Called once, on the loop thread, when this replica fail-stops.
+  void set_on_fail_stop(std::function<void()> callback);
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
 
@@ -157,6 +159,7 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   std::map<uint64_t, std::string> members_;  // committed directory copy
   Status failed_;                            // set once this replica fail-stopped
   CatchUp catch_up_;
+  std::function<void()> on_fail_stop_;
 
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commands_{0};

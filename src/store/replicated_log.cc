@@ -71,6 +71,10 @@ Result<std::unique_ptr<ReplicatedLog>> ReplicatedLog::open(storage::StateMachine
   ReplicatedLog* self = log.get();
   log->own_subscription_ =
       log->node_->subscribe([self](const consensus::LeadershipEvent& e) { self->on_leadership(e); });
+  // Set once node_ exists (a restore at start-up may fail-stop before): a leader that
+  // fail-stops steps down; one that fail-stopped earlier steps down when elected (above).
+  log->replica_.set_on_fail_stop([self] { self->step_down_if_failed(); });
+  if (!log->replica_.failed_status().is_ok()) self->step_down_if_failed();
   return log;
 }
 
@@ -141,12 +145,21 @@ std::map<uint64_t, std::string> ReplicatedLog::member_directory() const {
 // ---- Leadership and membership ----
 
 void ReplicatedLog::on_leadership(const consensus::LeadershipEvent& e) {
-  // A new leader records its own client address, so every node can send clients to it.
   if (e.role != consensus::Role::kLeader || e.leader_id != options_.node_id) return;
+  if (!replica_.failed_status().is_ok()) return step_down_if_failed();
+  // A new leader records its own client address, so every node can send clients to it.
   if (options_.client_address.empty()) return;
   if (replica_.member_address(options_.node_id) == options_.client_address) return;
   node_->submit(storage::encode_set_member_address_command(options_.node_id, options_.client_address),
                 [](Result<std::shared_ptr<void>>) {});  // retried at the next leadership if lost
+}
+
+// A fail-stopped replica answers every write Unavailable until it is restarted: as leader it
+// would hold the whole group's writes hostage, so it hands leadership to the most up-to-date
+// other voter (if there is one; a one-voter group just stays unavailable).
+void ReplicatedLog::step_down_if_failed() {
+  if (replica_.failed_status().is_ok() || closing_.load()) return;
+  node_->transfer_leadership(0, [](Status) {});
 }
 
 LeadershipChange ReplicatedLog::to_change(const consensus::LeadershipEvent& e) const {

@@ -77,6 +77,7 @@ class ReplicatedLog final : public CommandLog, public Replication {
   LeadershipChange to_change(const consensus::LeadershipEvent& e) const;
   Status bulk_catch_up(const SnapshotPoint& target);
   void on_leadership(const consensus::LeadershipEvent& e);
+  void step_down_if_failed();
 
   storage::StateMachine& machine_;
   const ReplicationOptions options_;

@@ -150,6 +150,7 @@ struct Cluster {
   std::map<uint64_t, std::string> clients;
   std::map<uint64_t, std::unique_ptr<LocalStore>> nodes;
   unsigned snapshot_threshold = 8192, snapshot_trailing = 65536;
+  std::chrono::milliseconds catch_up_timeout = 20s;
   // Bulk catch-up in one process: a node's FetchState reads the peer's store directly.
   std::mutex mu;  // guards `nodes` against the Raft loops of catching-up nodes
   std::atomic<int> fetches{0};
@@ -189,7 +190,7 @@ struct Cluster {
     if (join) o.replication->initial_members.clear();
     o.replication->snapshot_threshold = snapshot_threshold;
     o.replication->snapshot_trailing = snapshot_trailing;
-    o.replication->catch_up_timeout = 20s;
+    o.replication->catch_up_timeout = catch_up_timeout;
     o.replication->catch_up_retry_delay = 100ms;
     o.replication->fetch_state = [this](const std::string& address, uint64_t after, const StateChunkSink& sink) {
       return fetch(address, after, sink);
@@ -439,6 +440,33 @@ TEST(ReplicatedStore, AReplicaCatchingUpStillCountsForCommits) {
   ASSERT_TRUE(wait_for([&] { return converged(*c.nodes[behind], *c.nodes[leader]); }, 60s));
   expect_same_state(*c.nodes[leader], *c.nodes[behind]);
   EXPECT_EQ(c.nodes[behind]->get_version("during-catch-up").value_or(-1), 2);
+}
+
+// A replica whose catch-up failed answers every write Unavailable until restarted; elected
+// leader, it would hold the group's writes hostage. It hands leadership on instead (before,
+// the group accepted no writes while it led).
+TEST(ReplicatedStore, AFailStoppedReplicaDoesNotKeepTheLeadership) {
+  Cluster c(3);
+  c.catch_up_timeout = 300ms;
+  uint64_t leader = 0, behind = 0;
+  ASSERT_NO_FATAL_FAILURE(stop_one_behind_a_snapshot(c, 2000, leader, behind));
+  c.peers_unreachable = true;
+  ASSERT_TRUE(c.start(behind).is_ok());
+  ASSERT_TRUE(wait_for([&] { return c.fetches.load() >= 2; }));
+  std::this_thread::sleep_for(600ms);  // past the catch-up timeout: the replica fail-stopped
+  c.peers_unreachable = false;
+
+  // Hand it the leadership; it must give it away again, and the group take writes.
+  std::promise<Status> moved;
+  c.nodes[leader]->replication()->transfer_leadership(behind, [&](Status s) { moved.set_value(s); });
+  (void)moved.get_future().wait_for(5s);
+  uint64_t now = 0;
+  ASSERT_TRUE(wait_for([&] {
+    now = c.leader();
+    return now != 0 && now != behind && c.nodes[now]->append("after", kExpectAny, make_events(1)).is_ok();
+  }, 10s));
+  auto st = c.nodes[behind]->replication()->status();
+  EXPECT_NE(st.role, "leader");
 }
 
 TEST(ReplicatedStore, ANewNodeJoinsAsStandbyBulkSyncsAndIsPromoted) {
