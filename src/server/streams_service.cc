@@ -158,9 +158,9 @@ void register_reads(GrpcServer& server, Svc& service) {
         ServedStore* store = read_store(server, call, call.request.store());
         if (!store) return;
         struct Cursor {
-          int64_t next;
-          uint64_t remaining;
-          bool limited;
+          int64_t next = 0;
+          uint64_t remaining = 0;
+          bool limited = false;
           bool done = false;
           int64_t last_version = kNoVersion;
           std::vector<Event> pending;
@@ -168,9 +168,10 @@ void register_reads(GrpcServer& server, Svc& service) {
         };
         const auto& req = call.request;
         const Direction dir = wire::from_proto(req.direction());
-        auto c = std::make_shared<Cursor>(Cursor{
-            dir == Direction::kBackward && req.from_version() < 0 ? kEndVersion : req.from_version(),
-            req.max_count(), req.max_count() > 0});
+        auto c = std::make_shared<Cursor>();
+        c->next = dir == Direction::kBackward && req.from_version() < 0 ? kEndVersion : req.from_version();
+        c->remaining = req.max_count();
+        c->limited = req.max_count() > 0;
         Store* s = store->store.get();
         std::string stream = req.stream_id();
         Telemetry* telemetry = &server.telemetry();

@@ -163,8 +163,9 @@ void expect_first_deliveries_in_stream_order(const std::vector<Delivery>& delive
   for (const auto& d : deliveries) {
     if (!seen.insert(d.event_id).second) continue;
     auto it = last.find(d.stream_id);
-    if (it != last.end())
+    if (it != last.end()) {
       EXPECT_GT(d.version, it->second) << d.stream_id << " at position " << d.position;
+    }
     last[d.stream_id] = d.version;
   }
 }

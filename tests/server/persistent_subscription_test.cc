@@ -175,7 +175,9 @@ TEST_F(PersistentSubscriptionTest, StrategiesWithTwoConsumers) {
         std::map<std::string, int64_t> last;
         for (auto& e : events) {
           auto it = last.find(e.stream_id);
-          if (it != last.end()) EXPECT_GT(e.version, it->second);
+          if (it != last.end()) {
+            EXPECT_GT(e.version, it->second);
+          }
           last[e.stream_id] = e.version;
         }
       }
