@@ -48,6 +48,7 @@
 extern "C" {
 #include <raft/fixture.h>
 }
+#include "support/simulation.h"
 #include "unit/consensus/recording_state_machine.h"
 
 namespace reckon::consensus {
@@ -58,27 +59,8 @@ using testing::ApplyOutcome;
 using testing::CommittedHistory;
 using testing::PeerDirectory;
 using testing::RecordingStateMachine;
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
-// The seed being simulated, for the crash handler: libraft's fixture asserts its safety
-// checks, and a bug may crash outright; either way the seed must be on the screen.
-volatile sig_atomic_t g_current_seed = -1;
-constexpr int kCrashSignals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
-
-void on_crash(int sig) {
-  char buf[160];
-  int n = std::snprintf(buf, sizeof buf,
-                        "\n*** simulation crashed (signal %d) during seed %d; reproduce with "
-                        "RECKON_SIM_SEED=%d ***\n",
-                        sig, static_cast<int>(g_current_seed), static_cast<int>(g_current_seed));
-  if (n > 0) (void)!write(2, buf, static_cast<size_t>(n));
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
+using reckon::testing::env_u64;
+using reckon::testing::ScriptedOffload;
 
 enum class Outcome { kPending, kOk, kNotLeader, kFailed };
 
@@ -106,25 +88,6 @@ const struct raft_entry* log_entry(const struct raft_log& log, uint64_t index) {
   size_t pos = (log.front + (index - log.offset - 1)) % log.size;
   return &log.entries[pos];
 }
-
-// A LoopOffload whose jobs wait until the simulation runs them, at a step of its choosing:
-// background writes that finish in a seeded order.
-class SimOffload final : public LoopOffload {
- public:
-  void run(std::function<void()> work, std::function<void()> then_on_loop) override {
-    jobs_.push_back({std::move(work), std::move(then_on_loop)});
-  }
-  bool idle() const { return jobs_.empty(); }
-  void finish_one() {
-    auto job = std::move(jobs_.front());
-    jobs_.pop_front();
-    job.first();
-    job.second();
-  }
-
- private:
-  std::deque<std::pair<std::function<void()>, std::function<void()>>> jobs_;
-};
 
 class Simulation {
  public:
@@ -214,7 +177,8 @@ class Simulation {
     EXPECT_EQ(raft_fixture_initialize(&f_), 0);
     for (unsigned i = 0; i < n_; i++) {
       machines_.push_back(std::make_unique<RecordingStateMachine>(i + 1, &peers_, &history_));
-      offloads_.push_back(std::make_unique<SimOffload>());
+      offloads_.push_back(std::make_unique<ScriptedOffload>());
+      offloads_.back()->defer_work(true);  // writes finish at a later step
       if (pipelined_) {
         machines_.back()->pipeline_writes(std::chrono::microseconds(0));
         machines_.back()->set_offload(offloads_.back().get());
@@ -599,7 +563,7 @@ class Simulation {
   PeerDirectory peers_;
   CommittedHistory history_;
   std::vector<std::unique_ptr<RecordingStateMachine>> machines_;
-  std::vector<std::unique_ptr<SimOffload>> offloads_;
+  std::vector<std::unique_ptr<ScriptedOffload>> offloads_;
   bool pipelined_ = false;
   std::vector<std::unique_ptr<ReplicaCore>> cores_;
   std::vector<std::vector<LeadershipEvent>> events_;
@@ -623,12 +587,11 @@ TEST(ConsensusSimulation, RandomSchedulesKeepReplicasIdenticalAndAcknowledgedCom
   // Without GuardedIo, to watch libraft 0.15's own replication defects (docs/CONSENSUS.md).
   const bool unguarded = env_u64("RECKON_SIM_UNGUARDED", 0) != 0;
 
-  std::vector<void (*)(int)> previous;
-  for (int sig : kCrashSignals) previous.push_back(signal(sig, on_crash));
+  reckon::testing::SeedCrashReport crash_report("simulation", "RECKON_SIM_SEED");
   const auto started = std::chrono::steady_clock::now();
   size_t acknowledged = 0, snapshots = 0, restores = 0, failed_seeds = 0, steps = 0, guarded = 0;
   for (uint64_t seed = first; seed < first + count; seed++) {
-    g_current_seed = static_cast<sig_atomic_t>(seed);
+    crash_report.playing(seed);
     Simulation sim(seed, actions, verbose, unguarded);
     auto failures = sim.run();
     acknowledged += sim.acknowledged();
@@ -647,8 +610,6 @@ TEST(ConsensusSimulation, RandomSchedulesKeepReplicasIdenticalAndAcknowledgedCom
       if (failed_seeds >= 5) break;
     }
   }
-  g_current_seed = -1;
-  for (size_t i = 0; i < previous.size(); i++) signal(kCrashSignals[i], previous[i]);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf(

@@ -15,28 +15,16 @@
 
 #include "storage/command.h"
 #include "storage/database.h"
+#include "support/simulation.h"
 #include "support/temp_dir.h"
 
 namespace reckon::store {
 namespace {
 
-class ManualOffload final : public consensus::LoopOffload {
- public:
-  void run(std::function<void()> work, std::function<void()> then_on_loop) override {
-    jobs_.push_back({std::move(work), std::move(then_on_loop)});
-  }
-  size_t pending() const { return jobs_.size(); }
-  // The pool thread's part of the oldest job (the test plays both threads).
-  void work() { jobs_.front().first(); }
-  // Its continuation on the loop.
-  void then() {
-    auto job = std::move(jobs_.front());
-    jobs_.pop_front();
-    job.second();
-  }
-
- private:
-  std::deque<std::pair<std::function<void()>, std::function<void()>>> jobs_;
+// The test plays both threads: work_one() is the pool thread's part of the oldest job,
+// finish_one() its continuation on the loop.
+struct ManualOffload : reckon::testing::ScriptedOffload {
+  ManualOffload() { defer_work(true); }
 };
 
 class ReplicaStateMachineTest : public ::testing::Test {
@@ -104,16 +92,16 @@ TEST_F(ReplicaStateMachineTest, TurnsStagedWhileAWriteIsInFlightAreWrittenTogeth
   EXPECT_EQ(result(third).appends.at(0).first_version, 2);
   EXPECT_EQ(replica_->applied_index(), 3u);
 
-  offload.work();
+  offload.work_one();
   EXPECT_EQ(stored_events(), 1u);           // in RocksDB...
   EXPECT_EQ(replica_->visible_index(), 0u);  // ...but published only on the loop
-  offload.then();
+  offload.finish_one();
   EXPECT_EQ(replica_->visible_index(), 1u);
   EXPECT_EQ(published_, (std::vector<Position>{1}));
   ASSERT_EQ(offload.pending(), 1u);  // the continuation started the next write: both turns
 
-  offload.work();
-  offload.then();
+  offload.work_one();
+  offload.finish_one();
   EXPECT_EQ(replica_->visible_index(), 3u);
   EXPECT_EQ(stored_events(), 3u);
   EXPECT_EQ(published_, (std::vector<Position>{1, 3}));
@@ -127,13 +115,13 @@ TEST_F(ReplicaStateMachineTest, DrainFinishesTheWriteInFlightAndWritesWhatIsStag
   replica_->apply(append(kExpectNoStream), 1);
   replica_->commit_applied();
   replica_->apply(append(0), 2);
-  offload.work();  // the pool thread finished; its continuation has not run yet
+  offload.work_one();  // the pool thread finished; its continuation has not run yet
 
   replica_->set_offload(nullptr);  // what a closing node does
   replica_->drain();
   EXPECT_EQ(replica_->visible_index(), 2u);
   EXPECT_EQ(stored_events(), 2u);
-  offload.then();  // the late continuation finds nothing to do
+  offload.finish_one();  // the late continuation finds nothing to do
   EXPECT_EQ(replica_->visible_index(), 2u);
   EXPECT_EQ(replica_->commits(), 2u);
 }
@@ -143,7 +131,7 @@ TEST_F(ReplicaStateMachineTest, SnapshotWaitsForTheWriteInFlight) {
   replica_->set_offload(&offload);
   replica_->apply(append(kExpectNoStream), 1);
   replica_->commit_applied();
-  offload.work();
+  offload.work_one();
   auto state = replica_->snapshot_state();
   ASSERT_TRUE(state.is_ok()) << state.status().to_string();
   auto point = decode_snapshot_point(*state);
@@ -219,12 +207,12 @@ TEST_F(BackgroundCatchUpTest, CommandsCommittedWhileFetchingAreAppliedOnTopOfThe
   EXPECT_EQ(replica_->visible_index(), 0u);  // held until caught up and written
   EXPECT_EQ(replica_->snapshot_state().code(), ErrorCode::kUnavailable);
 
-  offload.work();
-  offload.then();
+  offload.work_one();
+  offload.finish_one();
   EXPECT_EQ(replica_->visible_index(), 3u);  // the fetched state
   ASSERT_EQ(offload.pending(), 1u);          // the deferred command's write
-  offload.work();
-  offload.then();
+  offload.work_one();
+  offload.finish_one();
   EXPECT_EQ(replica_->visible_index(), 4u);
   ASSERT_TRUE(result(fourth).status.is_ok()) << result(fourth).status.to_string();
   EXPECT_EQ(result(fourth).appends.at(0).first_version, 3);
@@ -241,10 +229,10 @@ TEST_F(BackgroundCatchUpTest, CommandsThePeerAlreadyAppliedAreNotAppliedTwice) {
   auto fourth = replica_->apply(history_[3], 4);
   auto fifth = replica_->apply(append(3), 5);
   replica_->commit_applied();
-  offload.work();
-  offload.then();
-  offload.work();
-  offload.then();
+  offload.work_one();
+  offload.finish_one();
+  offload.work_one();
+  offload.finish_one();
   EXPECT_EQ(result(fourth).status.code(), ErrorCode::kUnavailable);  // outcome decided by the peer
   ASSERT_TRUE(result(fifth).status.is_ok()) << result(fifth).status.to_string();
   EXPECT_EQ(result(fifth).appends.at(0).first_version, 4);
@@ -258,8 +246,8 @@ TEST_F(BackgroundCatchUpTest, AFailedFetchFailStopsAndAnswersEverythingHeld) {
   catch_up_to(3, Status::unavailable("no peer has applied index 3"));
   ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(3))).is_ok());
   auto held = replica_->apply(append(2), 4);
-  offload.work();
-  offload.then();
+  offload.work_one();
+  offload.finish_one();
   EXPECT_EQ(result(held).status.code(), ErrorCode::kUnavailable);
   EXPECT_FALSE(replica_->failed_status().is_ok());
   EXPECT_GE(replica_->visible_index(), 4u);  // nothing left to wait for
@@ -277,10 +265,10 @@ TEST_F(BackgroundCatchUpTest, ANewerSnapshotWhileFetchingRaisesTheTargetWithoutB
   EXPECT_EQ(offload.pending(), 1u);  // the same fetch, now to index 4
   EXPECT_EQ(replica_->applied_index(), 4u);
   auto fifth = replica_->apply(append(3), 5);
-  offload.work();
-  offload.then();
-  offload.work();
-  offload.then();
+  offload.work_one();
+  offload.finish_one();
+  offload.work_one();
+  offload.finish_one();
   EXPECT_EQ(asked_, (std::vector<uint64_t>{4}));
   ASSERT_TRUE(result(fifth).status.is_ok()) << result(fifth).status.to_string();
   EXPECT_EQ(replica_->visible_index(), 5u);
@@ -298,12 +286,12 @@ TEST_F(BackgroundCatchUpTest, DrainWaitsForTheFetch) {
   catch_up_to(3);
   ASSERT_TRUE(replica_->restore_state(encode_snapshot_point(point_after(3))).is_ok());
   auto fourth = replica_->apply(append(2), 4);
-  offload.work();  // fetched; the continuation has not run
+  offload.work_one();  // fetched; the continuation has not run
   replica_->set_offload(nullptr);
   replica_->drain();
   EXPECT_TRUE(result(fourth).status.is_ok()) << result(fourth).status.to_string();
   EXPECT_EQ(replica_->visible_index(), 4u);
-  offload.then();  // late continuation: nothing to do
+  offload.finish_one();  // late continuation: nothing to do
   EXPECT_EQ(stored_events(), 4u);
 }
 

@@ -82,6 +82,7 @@
 #include "store/bulk_catch_up.h"
 #include "store/replica_state_machine.h"
 #include "support/db_dump.h"
+#include "support/simulation.h"
 
 extern "C" {
 #include <raft/fixture.h>
@@ -97,27 +98,7 @@ using consensus::ReplicaCore;
 using consensus::Role;
 using storage::CommandResult;
 using testing::CrashableRaftIo;
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
-// The seed being simulated, for the crash handler: libraft's fixture asserts its safety
-// checks, and a bug may crash outright; either way the seed must be on the screen.
-volatile sig_atomic_t g_current_seed = -1;
-constexpr int kCrashSignals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
-
-void on_crash(int sig) {
-  char buf[192];
-  int n = std::snprintf(buf, sizeof buf,
-                        "\n*** storage simulation crashed (signal %d) during seed %d; reproduce "
-                        "with RECKON_STORE_SIM_SEED=%d ***\n",
-                        sig, static_cast<int>(g_current_seed), static_cast<int>(g_current_seed));
-  if (n > 0) (void)!write(2, buf, static_cast<size_t>(n));
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
+using reckon::testing::env_u64;
 
 // tmpfs when there is one: every snapshot syncs RocksDB, and fsyncs on a busy disk would make
 // the run's length depend on everything else the machine does.
@@ -148,47 +129,12 @@ std::string verdict(const CommandResult& r) {
   return out;
 }
 
-// A LoopOffload run by the simulation: background work that finishes at a step of its choosing.
-// A write runs at once (ReplicaStateMachine may wait for it from inside any libraft callback:
-// a snapshot drains), its continuation — publishing the write, letting held results through —
-// at a later step. A bulk catch-up (what restore_state hands over) runs later as a whole, so
-// the replica goes on voting, storing and deferring entries meanwhile. The order is the seed's.
-class SimOffload final : public consensus::LoopOffload {
- public:
-  void run(std::function<void()> work, std::function<void()> then_on_loop) override {
-    Job job{std::move(work), std::move(then_on_loop), false};
-    if (!defer_work_) {
-      job.work();
-      job.worked = true;
-    }
-    jobs_.push_back(std::move(job));
-  }
-  // While set, work handed over is kept until finish_one() or finish_work().
-  void defer_work(bool on) { defer_work_ = on; }
-  bool idle() const { return jobs_.empty(); }
-  void finish_one() {
-    Job job = std::move(jobs_.front());
-    jobs_.pop_front();
-    if (!job.worked) job.work();
-    job.then_on_loop();
-  }
-  // Before the replica closes (its drain waits for the work, never for the continuations).
-  void finish_work() {
-    for (auto& job : jobs_) {
-      if (!job.worked) job.work();
-      job.worked = true;
-    }
-  }
-  void clear() { jobs_.clear(); }
-
- private:
-  struct Job {
-    std::function<void()> work, then_on_loop;
-    bool worked = false;
-  };
-  std::deque<Job> jobs_;
-  bool defer_work_ = false;
-};
+// RaftNode's offload, simulated (ScriptedOffload): a write runs at once (ReplicaStateMachine may
+// wait for it from inside any libraft callback: a snapshot drains), its continuation —
+// publishing the write, letting held results through — at a later step. A bulk catch-up (what
+// restore_state hands over) runs later as a whole (defer_work), so the replica goes on voting,
+// storing and deferring entries meanwhile. The order is the seed's.
+using SimOffload = reckon::testing::ScriptedOffload;
 
 // The ReplicaStateMachine as the consensus layer sees it, watched: the verdict of every command
 // once it is final (visible) goes to `on_verdict`; `on_synced` runs after each snapshot taken
@@ -1319,14 +1265,13 @@ TEST(StorageSimulation, RandomSchedulesWithCrashesKeepAcknowledgedResultsAndRepl
   const int actions = static_cast<int>(env_u64("RECKON_STORE_SIM_ACTIONS", 120));
   const bool verbose = env_u64("RECKON_STORE_SIM_VERBOSE", 0) != 0;
 
-  std::vector<void (*)(int)> previous;
-  for (int sig : kCrashSignals) previous.push_back(signal(sig, on_crash));
+  reckon::testing::SeedCrashReport crash_report("storage simulation", "RECKON_STORE_SIM_SEED");
   const auto started = std::chrono::steady_clock::now();
   size_t acknowledged = 0, rejected = 0, failed_seeds = 0, steps = 0;
   uint64_t crashes = 0, power_losses = 0, catch_ups = 0, snapshots = 0, restarts = 0;
   uint64_t catch_up_failures = 0, fail_stops = 0, raft_writes_lost = 0;
   for (uint64_t seed = first; seed < first + count; seed++) {
-    g_current_seed = static_cast<sig_atomic_t>(seed);
+    crash_report.playing(seed);
     std::vector<std::string> failures;
     {
       StorageSimulation sim(seed, actions, verbose);
@@ -1354,8 +1299,6 @@ TEST(StorageSimulation, RandomSchedulesWithCrashesKeepAcknowledgedResultsAndRepl
       if (failed_seeds >= 5) break;
     }
   }
-  g_current_seed = -1;
-  for (size_t i = 0; i < previous.size(); i++) signal(kCrashSignals[i], previous[i]);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   auto n = [](uint64_t v) { return std::to_string(v); };
