@@ -11,19 +11,7 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 FILTER=${2:-}
 RUNS=${RUNS:-3}
-RECKOND=./build/src/server/reckond
-RECKON=./build/tools/cli/reckon
-DATA=$(mktemp -d /tmp/reckon-delivery-bench-XXXXXX)
-PORT=$((20000 + RANDOM % 20000))
-HTTP=$((PORT + 1))
-"$RECKOND" --data-dir "$DATA/data" --listen 127.0.0.1:$PORT --http 127.0.0.1:$HTTP >"$DATA/reckond.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 100); do
-  curl -sf "http://127.0.0.1:$HTTP/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-export RECKON_SERVER=127.0.0.1:$PORT
+. bench/start_reckond.sh delivery-bench
 RESULTS="$DATA/results"
 
 run() {  # name, reckon args...
