@@ -6,6 +6,15 @@
 
 namespace reckon::cli {
 
+void add_event_shape_options(CLI::App* sub, int& size, int& streams) {
+  sub->add_option("--size", size, "Bytes of JSON data per event")
+      ->check(CLI::Range(0, 16 << 20))
+      ->capture_default_str();
+  sub->add_option("--streams", streams, "Streams to spread events over")
+      ->check(CLI::Range(1, 100'000'000))
+      ->capture_default_str();
+}
+
 std::string make_payload(int size) {
   if (size < 9) return "{}";
   return "{\"p\":\"" + std::string(static_cast<size_t>(size) - 8, 'x') + "\"}";

@@ -8,6 +8,8 @@
 // thread.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -27,6 +29,9 @@ using SteadyClock = std::chrono::steady_clock;
 
 // A JSON object of `size` bytes (at least 2): {"p":"xxxx"}.
 std::string make_payload(int size);
+// --size (JSON bytes per event) and --streams (streams to spread events over), as every append
+// workload takes them.
+void add_event_shape_options(CLI::App* sub, int& size, int& streams);
 // A short id unique to this run (hex milliseconds), for stream and subscription names.
 std::string run_id();
 double round_to(double v, int decimals);

@@ -339,12 +339,7 @@ void add_common(CLI::App* sub, BenchArgs* a) {
   sub->add_option("--duration", a->duration_s, "Seconds to run")
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
-  sub->add_option("--size", a->size, "Bytes of JSON data per event")
-      ->check(CLI::Range(0, 16 << 20))
-      ->capture_default_str();
-  sub->add_option("--streams", a->streams, "Streams to spread events over")
-      ->check(CLI::Range(1, 100'000'000))
-      ->capture_default_str();
+  add_event_shape_options(sub, a->size, a->streams);
   sub->add_flag("--shared-client", a->shared_client, "All threads share one client");
 }
 

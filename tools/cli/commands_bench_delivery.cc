@@ -574,12 +574,7 @@ void add_delivery_common(CLI::App* sub, DeliveryArgs* a) {
   sub->add_option("--prefill", a->prefill,
                   "Backlog run: append this many events first, then measure their delivery")
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--size", a->size, "Bytes of JSON data per event")
-      ->check(CLI::Range(0, 16 << 20))
-      ->capture_default_str();
-  sub->add_option("--streams", a->streams, "Streams to spread events over")
-      ->check(CLI::Range(1, 100'000'000))
-      ->capture_default_str();
+  add_event_shape_options(sub, a->size, a->streams);
   sub->add_option("--connections", a->connections, "Live run: the writer's gRPC channels")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
