@@ -44,11 +44,22 @@ void AppendMux::send(v1::AppendRequest request, Callback done) {
   write_next_locked();
 }
 
+// Everything queued while the previous write was in flight goes out packed in one message (up
+// to kMaxPackedBytes; a larger append travels alone): one gRPC write for many appends.
 void AppendMux::write_next_locked() {
   if (writing_ || broken_ || outbox_.empty()) return;
   writing_ = true;
   writing_msg_ = std::move(outbox_.front());
   outbox_.pop_front();
+  writing_msg_.set_accepts_packed_answers(true);
+  size_t bytes = writing_msg_.ByteSizeLong();
+  while (!outbox_.empty()) {
+    const size_t next = outbox_.front().ByteSizeLong();
+    if (bytes + next > kMaxPackedBytes) break;
+    bytes += next;
+    *writing_msg_.add_packed() = std::move(outbox_.front());
+    outbox_.pop_front();
+  }
   StartWrite(&writing_msg_);
 }
 
@@ -85,21 +96,25 @@ void AppendMux::OnReadDone(bool ok) {
     for (auto& cb : failed) cb(Status::unavailable("append session ended"));
     return;
   }
-  Callback cb;
+  // The answer itself, then the ones packed with it.
+  std::vector<std::pair<Callback, const v1::AppendSessionResponse*>> answered;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = pending_.find(reading_msg_.correlation_id());
-    if (it != pending_.end()) {
-      cb = std::move(it->second);
+    auto take = [&](const v1::AppendSessionResponse& answer) {
+      auto it = pending_.find(answer.correlation_id());
+      if (it == pending_.end()) return;
+      answered.emplace_back(std::move(it->second), &answer);
       pending_.erase(it);
-    }
+    };
+    take(reading_msg_);
+    for (const auto& packed : reading_msg_.packed()) take(packed);
   }
-  if (cb) {
-    if (reading_msg_.has_error()) {
-      cb(wire::from_detail(reading_msg_.error()));
+  for (auto& [cb, answer] : answered) {
+    if (answer->has_error()) {
+      cb(wire::from_detail(answer->error()));
     } else {
       std::vector<AppendResult> results;
-      for (const auto& r : reading_msg_.result().results()) results.push_back(wire::from_proto(r));
+      for (const auto& r : answer->result().results()) results.push_back(wire::from_proto(r));
       cb(std::move(results));
     }
   }

@@ -35,6 +35,8 @@ class AppendMux final
   void OnDone(const grpc::Status& status) override;
 
  private:
+  static constexpr size_t kMaxPackedBytes = 1 << 20;
+
   void write_next_locked();
   // Takes every pending callback (the call broke); call them outside the lock.
   std::vector<Callback> fail_all_locked();

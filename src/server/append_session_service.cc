@@ -2,7 +2,8 @@
 // bidirectional call. Each incoming request is validated and submitted to the store's group
 // commit at once (the next read is issued immediately, so a client keeps as many appends in
 // flight as it likes); each answer is queued as its append is fsynced and written back in
-// completion order, one write at a time as gRPC requires.
+// completion order, one write at a time as gRPC requires. A client may pack several appends
+// into one request, and then gets the answers that are ready together packed into one response.
 //
 // Lifetime: the call object lives until the client has half-closed (or the call broke), every
 // submitted append has answered, the queue is written, and Finish has completed. Completions
@@ -103,10 +104,21 @@ class AppendSessionCall {
       return;
     }
     v1::AppendSessionRequest request = std::move(request_);
-    start_read_locked();  // keep reading while this append is in flight
-    ++pending_appends_;
+    start_read_locked();  // keep reading while these appends are in flight
+    if (request.accepts_packed_answers()) packs_answers_ = true;
+    // The packed appends follow the first one, in the client's order (which is the order they
+    // reach the group commit).
+    auto packed = std::move(*request.mutable_packed());
+    pending_appends_ += 1 + packed.size();
     lock.unlock();
     submit(std::move(request));
+    for (auto& more : packed) {
+      if (more.packed_size() > 0) {  // packing is one level deep
+        answer(more.correlation_id(), Status::invalid_argument("packed appends cannot pack further appends"), {});
+        continue;
+      }
+      submit(std::move(more));
+    }
   }
 
   void submit(v1::AppendSessionRequest request) {
@@ -142,11 +154,17 @@ class AppendSessionCall {
     maybe_finish_locked();
   }
 
+  // Everything queued while the previous write was in flight goes out in one message to a
+  // client that accepts packed answers: one gRPC write instead of one per append.
   void write_next_locked() {
     if (writing_ || broken_ || outbox_.empty()) return;
     writing_ = true;
     current_ = std::move(outbox_.front());
     outbox_.pop_front();
+    while (packs_answers_ && !outbox_.empty() && current_.packed_size() < kMaxPackedAnswers) {
+      *current_.add_packed() = std::move(outbox_.front());
+      outbox_.pop_front();
+    }
     stream_.Write(current_, &write_tag_);
   }
 
@@ -198,6 +216,8 @@ class AppendSessionCall {
   v1::AppendSessionResponse current_;  // the response being written
   std::deque<v1::AppendSessionResponse> outbox_;
   uint64_t pending_appends_ = 0;
+  static constexpr int kMaxPackedAnswers = 1024;
+  bool packs_answers_ = false;  // the client said it reads AppendSessionResponse.packed
   bool reading_ = false, writing_ = false, read_done_ = false, broken_ = false,
        finishing_ = false, draining_ = false, cancelled_ = false;
 };

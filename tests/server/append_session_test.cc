@@ -1,14 +1,17 @@
 // Multiplexed appends (reckon.v1.AppendSessions) through the client's append_multi_async with
 // ClientOptions::multiplex_appends: results, errors with details, many in flight, and recovery
 // after the server restarts.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <map>
 #include <set>
 
 #include "reckon/client.h"
+#include "reckon/v1/reckon.grpc.pb.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -117,6 +120,86 @@ TEST_F(AppendSessionTest, ASessionBrokenByARestartIsReplacedOnTheNextAppend) {
   }
   ASSERT_TRUE(r) << r.status().to_string();
   EXPECT_EQ((*r)[0].last_version, 1);
+}
+
+// The wire format directly: one request packing several appends, answered per correlation id.
+class PackedAppendSessionTest : public AppendSessionTest {
+ protected:
+  using Session = grpc::ClientReaderWriter<v1::AppendSessionRequest, v1::AppendSessionResponse>;
+
+  void SetUp() override {
+    AppendSessionTest::SetUp();
+    channel_ = grpc::CreateChannel(server_->grpc_address(), grpc::InsecureChannelCredentials());
+    stub_ = v1::AppendSessions::NewStub(channel_);
+  }
+
+  static v1::AppendSessionRequest append(uint64_t id, const std::string& stream, int64_t expected) {
+    v1::AppendSessionRequest r;
+    r.set_correlation_id(id);
+    auto* part = r.mutable_append()->add_appends();
+    part->set_stream_id(stream);
+    part->set_expected_version(expected);
+    auto* e = part->add_events();
+    e->set_event_type("E");
+    e->set_data("{}");
+    return r;
+  }
+
+  // Reads until `count` answers arrived; returns them by correlation id and counts messages.
+  static std::map<uint64_t, v1::AppendSessionResponse> read_answers(Session& session, size_t count,
+                                                                     int* messages) {
+    std::map<uint64_t, v1::AppendSessionResponse> answers;
+    v1::AppendSessionResponse msg;
+    while (answers.size() < count && session.Read(&msg)) {
+      ++*messages;
+      for (const auto& packed : msg.packed()) answers[packed.correlation_id()] = packed;
+      msg.clear_packed();
+      answers[msg.correlation_id()] = msg;
+    }
+    return answers;
+  }
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AppendSessions::Stub> stub_;
+};
+
+TEST_F(PackedAppendSessionTest, PackedAppendsAreSubmittedInOrderAndEachIsAnswered) {
+  grpc::ClientContext ctx;
+  auto session = stub_->AppendSession(&ctx);
+  // Expected versions that only hold if the packed appends reach the log in the client's order.
+  v1::AppendSessionRequest request = append(1, "p", kExpectNoStream);
+  for (uint64_t id = 2; id <= 40; ++id) *request.add_packed() = append(id, "p", static_cast<int64_t>(id) - 2);
+  auto nested = append(41, "p", kExpectAny);
+  *nested.add_packed() = append(42, "p", kExpectAny);
+  *request.add_packed() = nested;
+  request.set_accepts_packed_answers(true);
+  ASSERT_TRUE(session->Write(request));
+  int messages = 0;
+  auto answers = read_answers(*session, 41, &messages);
+  ASSERT_EQ(answers.size(), 41u);
+  for (uint64_t id = 1; id <= 40; ++id) {
+    ASSERT_FALSE(answers[id].has_error()) << id << ": " << answers[id].error().message();
+    EXPECT_EQ(answers[id].result().results(0).last_version(), static_cast<int64_t>(id) - 1);
+  }
+  EXPECT_EQ(answers[41].error().code(), "InvalidArgument") << "packing is one level deep";
+  EXPECT_EQ(answers.count(42), 0u);
+  session->WritesDone();
+  EXPECT_TRUE(session->Finish().ok());
+  EXPECT_EQ(*client_->get_version("p"), 39) << "the nested append wrote nothing";
+}
+
+TEST_F(PackedAppendSessionTest, AClientThatDoesNotAcceptPackedAnswersGetsOneAnswerPerMessage) {
+  grpc::ClientContext ctx;
+  auto session = stub_->AppendSession(&ctx);
+  v1::AppendSessionRequest request = append(1, "u", kExpectAny);
+  for (uint64_t id = 2; id <= 30; ++id) *request.add_packed() = append(id, "u", kExpectAny);
+  ASSERT_TRUE(session->Write(request));
+  int messages = 0;
+  auto answers = read_answers(*session, 30, &messages);
+  ASSERT_EQ(answers.size(), 30u);
+  EXPECT_EQ(messages, 30);
+  session->WritesDone();
+  EXPECT_TRUE(session->Finish().ok());
 }
 
 }  // namespace
