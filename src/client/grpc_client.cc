@@ -477,15 +477,13 @@ class GrpcClient final : public Client {
           stopped = !deliver(SubscriptionMessage::Kind::kCheckpoint);
           break;
         case v1::SUBSCRIPTION_EVENTS:
-          for (auto& pe : *msg.mutable_events()) {
-            auto e = wire::take_from_proto(pe);
-            if (!e) {
+          for (const auto& pe : msg.events()) {
+            if (Status s = wire::assign_from_proto(pe, out.event); !s.is_ok()) {
               ctx.TryCancel();
               reader->Finish();
-              return e.status();
+              return s;
             }
             out.kind = SubscriptionMessage::Kind::kEvent;
-            out.event = std::move(e).value();
             out.position = out.event.position;
             out.version = out.event.version;
             if (!handler(out)) {
@@ -711,17 +709,17 @@ class GrpcClient final : public Client {
       if (options_.require_leader_reads) ctx.AddMetadata("reckon-require-leader", "1");
       auto reader = (stubs->streams.get()->*method)(&ctx, req);
       v1::ReadResponse msg;
+      Event e;  // reused, like msg: no allocation per event once the buffers have grown
       bool stopped = false;
       while (!stopped && reader->Read(&msg)) {
-        for (auto& pe : *msg.mutable_events()) {
-          auto e = wire::take_from_proto(pe);
-          if (!e) {
+        for (const auto& pe : msg.events()) {
+          if (Status s = wire::assign_from_proto(pe, e); !s.is_ok()) {
             ctx.TryCancel();
             reader->Finish();
-            return e.status();
+            return s;
           }
-          if (!advance_resume_point(req, *e)) exhausted = true;
-          if (!visitor(*e)) {
+          if (!advance_resume_point(req, e)) exhausted = true;
+          if (!visitor(e)) {
             stopped = true;
             break;
           }
@@ -924,13 +922,11 @@ class GrpcClient final : public Client {
         continue;  // the server finishes the stream next
       }
       if (!msg.has_event()) continue;  // a newer server's message: ignore
-      auto e = wire::take_from_proto(*msg.mutable_event()->mutable_event());
-      if (!e) {
+      if (Status s = wire::assign_from_proto(msg.event().event(), out.event); !s.is_ok()) {
         ctx.TryCancel();
         stream->Finish();
-        return e.status();
+        return s;
       }
-      out.event = std::move(e).value();
       out.attempt = msg.event().attempt();
       delivered_any = true;
       ConsumeAction action = handler(out);

@@ -93,36 +93,25 @@ void to_proto(const EventRef& in, v1::RecordedEvent* out) {
   out->set_created_us(in.created_us);
 }
 
-Result<Event> from_proto(const v1::RecordedEvent& in) {
-  Event e;
-  RECKON_ASSIGN_OR_RETURN(e.event_id, uuid_from_bytes(in.event_id()));
-  e.event_type = in.event_type();
-  e.stream_id = in.stream_id();
-  e.version = in.version();
-  e.position = in.position();
-  e.data = in.data();
-  e.data_content_type = content_type(in.data_content_type());
-  e.metadata = in.metadata();
-  e.metadata_content_type = content_type(in.metadata_content_type());
-  e.tags = strings(in.tags());
-  e.created_us = in.created_us();
-  return e;
+Status assign_from_proto(const v1::RecordedEvent& in, Event& out) {
+  RECKON_ASSIGN_OR_RETURN(out.event_id, uuid_from_bytes(in.event_id()));
+  out.event_type.assign(in.event_type());
+  out.stream_id.assign(in.stream_id());
+  out.version = in.version();
+  out.position = in.position();
+  out.data.assign(in.data());
+  out.data_content_type = content_type(in.data_content_type());
+  out.metadata.assign(in.metadata());
+  out.metadata_content_type = content_type(in.metadata_content_type());
+  out.tags.resize(static_cast<size_t>(in.tags_size()));
+  for (int i = 0; i < in.tags_size(); ++i) out.tags[static_cast<size_t>(i)].assign(in.tags(i));
+  out.created_us = in.created_us();
+  return Status::ok();
 }
 
-Result<Event> take_from_proto(v1::RecordedEvent& in) {
+Result<Event> from_proto(const v1::RecordedEvent& in) {
   Event e;
-  RECKON_ASSIGN_OR_RETURN(e.event_id, uuid_from_bytes(in.event_id()));
-  e.event_type = std::move(*in.mutable_event_type());
-  e.stream_id = std::move(*in.mutable_stream_id());
-  e.version = in.version();
-  e.position = in.position();
-  e.data = std::move(*in.mutable_data());
-  e.data_content_type = content_type(in.data_content_type());
-  e.metadata = std::move(*in.mutable_metadata());
-  e.metadata_content_type = content_type(in.metadata_content_type());
-  e.tags.reserve(in.tags_size());
-  for (auto& t : *in.mutable_tags()) e.tags.push_back(std::move(t));
-  e.created_us = in.created_us();
+  RECKON_RETURN_IF_ERROR(assign_from_proto(in, e));
   return e;
 }
 

@@ -13,8 +13,9 @@ void to_proto(const NewEvent& in, v1::NewEvent* out);
 void to_proto(const Event& in, v1::RecordedEvent* out);
 void to_proto(const EventRef& in, v1::RecordedEvent* out);
 Result<Event> from_proto(const v1::RecordedEvent& in);
-// Same, moving the byte fields out of `in` (the client's streaming reads own their messages).
-Result<Event> take_from_proto(v1::RecordedEvent& in);
+// Same into an existing Event: streaming reads reuse one Event and one message, so their
+// strings keep their buffers from event to event instead of allocating for each.
+Status assign_from_proto(const v1::RecordedEvent& in, Event& out);
 
 // Moves the events' bytes out of `in` (the server owns its request and needs it no more).
 Result<std::vector<StreamAppend>> take_appends(v1::AppendRequest& in);
