@@ -5,8 +5,8 @@
 //
 // UnaryCall:  requested -> handler -> finish/fail -> done.
 // StreamCall: requested -> handler -> (produce on a pool -> write)* -> write-and-finish -> done.
-//             The next batch is produced only after the previous write completed, so a slow
-//             client never makes the server buffer more than one batch.
+//             The next batch is produced while the previous one is written (two buffers), so
+//             a slow client never makes the server buffer more than two batches.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -15,6 +15,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
 
 #include "reckon/status.h"
 #include "server/thread_pool.h"
@@ -161,43 +164,48 @@ class StreamCall final : public CallTag {
 
   // Called by the handler: produce every batch on `pool`.
   void start(ThreadPool* pool, Producer producer) {
+    std::lock_guard<std::mutex> lock(mu_);
     pool_ = pool;
     producer_ = std::move(producer);
-    schedule();
+    schedule_locked();
   }
   // After a kPaused step: produce again (from any thread, exactly once per pause).
-  void resume() { schedule(); }
+  void resume() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (producing_ != kNone) {  // the producer's wake-up fired before its step returned kPaused
+      resumed_early_ = true;
+      return;
+    }
+    paused_ = false;
+    if (client_gone_) return finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled"), ErrorCode::kCancelled);
+    schedule_locked();
+  }
+  // From the handler, before start().
   void fail(const Status& s) {
-    state_ = State::kFinishing;
-    observe(s.code());
-    writer_.Finish(wire::to_grpc(s, ctx_), this);
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_locked(s);
   }
 
   void proceed(bool ok) override {
+    std::unique_lock<std::mutex> lock(mu_);
     switch (state_) {
       case State::kRequested:
         if (!ok) {
+          lock.unlock();
           delete this;
           return;
         }
-        state_ = State::kProducing;
+        state_ = State::kStreaming;
         spec_->tracker->started();
         arm(spec_, cq_);
         info_ = CallInfo{&ctx_, std::chrono::steady_clock::now(), spec_->method};
+        lock.unlock();
         spec_->handler(*this);
         return;
-      case State::kWriting:
-        if (!ok) {  // the client went away
-          state_ = State::kFinishing;
-          observe(ErrorCode::kCancelled);
-          writer_.Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled"), this);
-          return;
-        }
-        state_ = State::kProducing;
-        schedule();
-        return;
-      case State::kProducing:
-      case State::kFinishing:
+      case State::kStreaming:
+        return on_write_done(ok);
+      case State::kFinishing:  // the last operation of the call completed
+        lock.unlock();
         delete this;
         return;
     }
@@ -207,7 +215,8 @@ class StreamCall final : public CallTag {
   Req request;
 
  private:
-  enum class State { kRequested, kProducing, kWriting, kFinishing };
+  enum class State { kRequested, kStreaming, kFinishing };
+  static constexpr int kNone = -1;
 
   StreamCall(std::shared_ptr<Spec> spec, grpc::ServerCompletionQueue* cq)
       : spec_(std::move(spec)), cq_(cq), writer_(&ctx_) {}
@@ -215,24 +224,90 @@ class StreamCall final : public CallTag {
     if (state_ != State::kRequested) spec_->tracker->done();
   }
 
-  void schedule() {
-    if (!pool_->post([this] { produce(); })) fail(Status::unavailable("server is shutting down"));
+  // Double buffering: the producer fills one message while gRPC writes the other, so reading
+  // the store and sending overlap. At most one produce runs at a time (producers keep state),
+  // and a produce starts only into a buffer that is neither being written nor waiting to be.
+  void schedule_locked() {
+    if (state_ != State::kStreaming || producing_ != kNone || paused_ || producer_done_ || client_gone_) return;
+    const int free = (writing_ != 0 && ready_ != 0) ? 0 : (writing_ != 1 && ready_ != 1) ? 1 : kNone;
+    if (free == kNone) return;  // both buffers taken: the write completion schedules
+    producing_ = free;
+    if (!pool_->post([this, free] { produce(free); })) {
+      producing_ = kNone;
+      fail_locked(Status::unavailable("server is shutting down"));
+    }
   }
 
-  void produce() {
-    if (info_.past_deadline()) return fail(Status(ErrorCode::kTimeout, "deadline exceeded"));
-    msg_.Clear();
-    Result<StreamStep> step = producer_(msg_);
-    if (!step) return fail(step.status());
-    if (*step == StreamStep::kPaused) return;  // resume() schedules the next produce
-    if (*step == StreamStep::kMore) {
-      state_ = State::kWriting;
-      writer_.Write(msg_, this);
+  void produce(int buffer) {
+    Msg& msg = bufs_[buffer];
+    msg.Clear();
+    Result<StreamStep> step = info_.past_deadline()
+                                  ? Result<StreamStep>(Status(ErrorCode::kTimeout, "deadline exceeded"))
+                                  : producer_(msg);
+    std::lock_guard<std::mutex> lock(mu_);
+    producing_ = kNone;
+    const bool resumed = std::exchange(resumed_early_, false);
+    if (step && *step == StreamStep::kPaused && !resumed) {
+      paused_ = true;  // a resume() will come: it continues or ends the call, never us now
+      return;
+    }
+    if (client_gone_) return finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled"), ErrorCode::kCancelled);
+    if (!step) return fail_locked(step.status());
+    if (*step == StreamStep::kPaused) return schedule_locked();  // resumed while producing
+    if (*step == StreamStep::kLast) producer_done_ = true;
+    if (writing_ == kNone) {
+      write_locked(buffer, *step == StreamStep::kLast);
     } else {
+      ready_ = buffer;
+      ready_is_last_ = *step == StreamStep::kLast;
+    }
+    schedule_locked();
+  }
+
+  void write_locked(int buffer, bool last) {
+    if (last) {
       state_ = State::kFinishing;
       observe(ErrorCode::kOk);
-      writer_.WriteAndFinish(msg_, grpc::WriteOptions(), grpc::Status::OK, this);
+      writer_.WriteAndFinish(bufs_[buffer], grpc::WriteOptions(), grpc::Status::OK, this);
+      return;
     }
+    writing_ = buffer;
+    writer_.Write(bufs_[buffer], this);
+  }
+
+  void on_write_done(bool ok) {
+    writing_ = kNone;
+    if (!ok) {  // the client went away; a running or paused producer ends the call when it returns
+      client_gone_ = true;
+      ready_ = kNone;
+      if (producing_ == kNone && !paused_) {
+        finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled"), ErrorCode::kCancelled);
+      }
+      return;
+    }
+    if (failure_) return finish_locked(wire::to_grpc(*failure_, ctx_), failure_->code());
+    if (ready_ != kNone) {
+      const int buffer = ready_;
+      ready_ = kNone;
+      write_locked(buffer, ready_is_last_);
+    }
+    schedule_locked();
+  }
+
+  // A failure waits for the write in flight (gRPC allows one operation of each kind at a time).
+  void fail_locked(const Status& s) {
+    if (writing_ != kNone) {
+      failure_ = s;
+      return;
+    }
+    finish_locked(wire::to_grpc(s, ctx_), s.code());
+  }
+
+  void finish_locked(const grpc::Status& status, ErrorCode code) {
+    if (state_ == State::kFinishing) return;
+    state_ = State::kFinishing;
+    observe(code);
+    writer_.Finish(status, this);
   }
 
   void observe(ErrorCode code) { report_call(*spec_->observer, info_, code); }
@@ -241,10 +316,20 @@ class StreamCall final : public CallTag {
   grpc::ServerCompletionQueue* cq_;
   grpc::ServerContext ctx_;
   grpc::ServerAsyncWriter<Msg> writer_;
+  std::mutex mu_;
   State state_ = State::kRequested;
   ThreadPool* pool_ = nullptr;
   Producer producer_;
-  Msg msg_;
+  Msg bufs_[2];
+  int producing_ = kNone;  // buffer being filled
+  int writing_ = kNone;    // buffer gRPC is writing
+  int ready_ = kNone;      // filled buffer waiting for the write in flight
+  bool ready_is_last_ = false;
+  bool paused_ = false;         // the producer waits for resume()
+  bool resumed_early_ = false;  // resume() came while the producer was still running
+  bool producer_done_ = false;  // it returned kLast
+  bool client_gone_ = false;    // a write failed
+  std::optional<Status> failure_;
   CallInfo info_{};
 };
 
