@@ -115,6 +115,13 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, const std::shared_ptr<rocksdb::Ca
   if (cf == Cf::kEvents) opts.memtable_insert_with_hint_prefix_extractor = std::make_shared<FixedPrefix>(0);
   if (cf == Cf::kTypeIndex) opts.memtable_insert_with_hint_prefix_extractor = std::make_shared<NamePrefix>();
   if (cf == Cf::kEventIds) opts.memtable_insert_with_hint_prefix_extractor = std::make_shared<FixedPrefix>(4);
+  if (cf == Cf::kEventIds || cf == Cf::kStreams) {
+    // The apply path looks up every client-chosen event id (idempotency) and the head of every
+    // stream it has not cached; nearly all of those ids and many of those streams are new.
+    // A memtable bloom filter answers "not here" without searching the skiplist.
+    opts.memtable_whole_key_filtering = true;
+    opts.memtable_prefix_bloom_size_ratio = 0.05;
+  }
   (void)o;
   return opts;
 }
