@@ -369,6 +369,45 @@ TEST_F(ClientTest, ReadAllStreamingDeliversOneHundredThousandEvents) {
   EXPECT_EQ(in_stream, 10'000u);
 }
 
+// Server streams produce the next batch while the previous one is written (two buffers): reads
+// stopped at every batch boundary, and a reader slow enough to fill both buffers, must each end
+// their call on the server, so a shutdown finds nothing running.
+TEST(StreamedReadEndTest, ReadsStoppedEarlyAndSlowReadersLeaveNoCallRunning) {
+  TempDir dir;
+  ServerProcess server(reckond_bin(), dir.sub("node"));
+  RECKON_ASSERT_OK(server.start());
+  auto c = connect_client(server.grpc_address());
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  Client& client = **c;
+  std::vector<NewEvent> batch;
+  for (int i = 0; i < 1000; ++i) batch.push_back(make_event("Bulk", std::string(R"({"pad":")") + std::string(200, 'x') + "\"}"));
+  for (int b = 0; b < 6; ++b) RECKON_ASSERT_OK(client.append("bulk-" + std::to_string(b), kExpectAny, batch).status());
+
+  ReadAllOptions o;
+  o.max_count = 0;
+  for (uint64_t stop_after : {1u, 1023u, 1024u, 1025u, 2048u, 2049u, 4000u, 5999u}) {
+    uint64_t count = 0;
+    RECKON_ASSERT_OK(client.read_all_streaming(o, [&](const Event&) { return ++count < stop_after; }));
+    EXPECT_EQ(count, stop_after);
+  }
+  uint64_t count = 0;
+  Position last = 0;
+  bool ordered = true;
+  RECKON_ASSERT_OK(client.read_all_streaming(o, [&](const Event& e) {
+    if (++count % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ordered = ordered && e.position == last + 1;
+    last = e.position;
+    return true;
+  }));
+  EXPECT_EQ(count, 6000u);
+  EXPECT_TRUE(ordered) << "a slow reader still gets every event once, in order";
+
+  auto stopped = server.stop();
+  ASSERT_TRUE(stopped.is_ok()) << stopped.status().to_string();
+  EXPECT_EQ(*stopped, "exited 0");
+  EXPECT_EQ(server.log_tail(100000).find("still running"), std::string::npos) << server.log_tail(3000);
+}
+
 TEST_F(ClientTest, LargeAppendsUpToTheLimitAndTimeouts) {
   // Ten events of ~1,000,000 bytes: 10 MB in one append, under the 16 MiB append limit (and
   // over gRPC's default 4 MiB message size).
