@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "client/ack_writer.h"
 #include "client/append_mux.h"
 #include "reckon/client.h"
 #include "reckon/v1/reckon.grpc.pb.h"
@@ -881,7 +882,7 @@ class GrpcClient final : public Client {
   }
 
   // One attach on the current endpoint, until the handler stops, the server ends the stream or
-  // the connection breaks. Acks and nacks are written from this thread after each handler call.
+  // the connection breaks. Acks and nacks are written by an AckWriter, packed.
   Status consume_once(const std::string& name_or_key, const ConsumeOptions& o,
                       const std::function<ConsumeAction(const DeliveredEvent&)>& handler,
                       bool& delivered_any, bool& reconnect, std::string& reconnect_to) {
@@ -911,6 +912,17 @@ class GrpcClient final : public Client {
     }
     v1::ConsumeResponse msg;
     DeliveredEvent out;
+    // Answers go out from their own thread, packed while a write is in flight.
+    client::AckWriter answers(stream.get());
+    auto end_call = [&](bool graceful) {
+      // Graceful: the answers given so far reach the server before it detaches us (a cancel
+      // could drop them); what it sent meanwhile is delivered again to someone else.
+      if (!answers.flush_and_stop() || !graceful) ctx.TryCancel();
+      stream->WritesDone();
+      while (stream->Read(&msg)) {
+      }
+      return stream->Finish();
+    };
     while (stream->Read(&msg)) {
       if (msg.has_confirmed()) {
         out.subscription_key = msg.confirmed().key();
@@ -923,35 +935,24 @@ class GrpcClient final : public Client {
       }
       if (!msg.has_event()) continue;  // a newer server's message: ignore
       if (Status s = wire::assign_from_proto(msg.event().event(), out.event); !s.is_ok()) {
-        ctx.TryCancel();
-        stream->Finish();
+        end_call(false);
         return s;
       }
       out.attempt = msg.event().attempt();
       delivered_any = true;
       ConsumeAction action = handler(out);
       if (action == ConsumeAction::kStop) {
-        // Graceful: the acks written so far reach the server before it detaches us (a cancel
-        // could drop them); what it sent meanwhile is delivered again to someone else.
-        stream->WritesDone();
-        while (stream->Read(&msg)) {
-        }
-        stream->Finish();
+        end_call(true);
         return Status::ok();
       }
       if (action == ConsumeAction::kLeave) continue;
-      v1::ConsumeRequest answer;
-      if (action == ConsumeAction::kAck) {
-        answer.mutable_ack()->add_positions(out.event.position);
-      } else {
-        auto* n = answer.mutable_nack();
-        n->add_positions(out.event.position);
-        n->set_action(action == ConsumeAction::kSkip   ? v1::NACK_SKIP
+      answers.answer({action == ConsumeAction::kAck    ? client::AckWriter::kAck
+                      : action == ConsumeAction::kSkip ? v1::NACK_SKIP
                       : action == ConsumeAction::kPark ? v1::NACK_PARK
-                                                       : v1::NACK_RETRY);
-      }
-      if (!stream->Write(answer)) break;  // the stream broke: Finish says why
+                                                       : v1::NACK_RETRY,
+                      out.event.position});
     }
+    answers.flush_and_stop();
     stream->WritesDone();
     grpc::Status gs = stream->Finish();
     Status s = wire::from_grpc(gs, ctx.GetServerTrailingMetadata());
