@@ -906,6 +906,7 @@ class GrpcClient final : public Client {
       a->set_name(name_or_key);
     }
     a->set_max_in_flight(o.max_in_flight);
+    a->set_accepts_packed_events(true);
     if (!stream->Write(attach)) {
       grpc::Status gs = stream->Finish();
       return wire::from_grpc(gs, ctx.GetServerTrailingMetadata());
@@ -934,23 +935,27 @@ class GrpcClient final : public Client {
         continue;  // the server finishes the stream next
       }
       if (!msg.has_event()) continue;  // a newer server's message: ignore
-      if (Status s = wire::assign_from_proto(msg.event().event(), out.event); !s.is_ok()) {
-        end_call(false);
-        return s;
+      // The event, then those packed with it, each handled as if it had come on its own.
+      for (int i = -1; i < msg.packed_size(); ++i) {
+        const v1::ConsumeEvent& delivered = i < 0 ? msg.event() : msg.packed(i);
+        if (Status s = wire::assign_from_proto(delivered.event(), out.event); !s.is_ok()) {
+          end_call(false);
+          return s;
+        }
+        out.attempt = delivered.attempt();
+        delivered_any = true;
+        ConsumeAction action = handler(out);
+        if (action == ConsumeAction::kStop) {
+          end_call(true);
+          return Status::ok();
+        }
+        if (action == ConsumeAction::kLeave) continue;
+        answers.answer({action == ConsumeAction::kAck    ? client::AckWriter::kAck
+                        : action == ConsumeAction::kSkip ? v1::NACK_SKIP
+                        : action == ConsumeAction::kPark ? v1::NACK_PARK
+                                                         : v1::NACK_RETRY,
+                        out.event.position});
       }
-      out.attempt = msg.event().attempt();
-      delivered_any = true;
-      ConsumeAction action = handler(out);
-      if (action == ConsumeAction::kStop) {
-        end_call(true);
-        return Status::ok();
-      }
-      if (action == ConsumeAction::kLeave) continue;
-      answers.answer({action == ConsumeAction::kAck    ? client::AckWriter::kAck
-                      : action == ConsumeAction::kSkip ? v1::NACK_SKIP
-                      : action == ConsumeAction::kPark ? v1::NACK_PARK
-                                                       : v1::NACK_RETRY,
-                      out.event.position});
     }
     answers.flush_and_stop();
     stream->WritesDone();

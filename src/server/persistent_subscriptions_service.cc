@@ -192,6 +192,7 @@ class ConsumeCall final : public rt::ConsumerSink {
       std::lock_guard<std::mutex> lock(mu_);
       if (finishing_ || broken_) return;
       pool_ = *pool;  // set before attach: acks may follow the first event at once
+      packs_events_ = a.accepts_packed_events();
       outbox_.push_back(std::move(msg));
       write_next_locked();
     }
@@ -244,11 +245,20 @@ class ConsumeCall final : public rt::ConsumerSink {
     maybe_end_locked();
   }
 
+  // Events queued while the previous write was in flight go out in one message to a client
+  // that accepts packed events (up to kMaxPackedEvents; a confirmation or reconnect stays a
+  // message of its own, in its place).
   void write_next_locked() {
     if (writing_ || broken_ || finishing_ || outbox_.empty()) return;
     writing_ = true;
     current_ = std::move(outbox_.front());
     outbox_.pop_front();
+    if (packs_events_ && current_.has_event()) {
+      while (!outbox_.empty() && outbox_.front().has_event() && current_.packed_size() < kMaxPackedEvents) {
+        *current_.add_packed() = std::move(*outbox_.front().mutable_event());
+        outbox_.pop_front();
+      }
+    }
     stream_.Write(current_, &write_tag_);
   }
 
@@ -317,6 +327,8 @@ class ConsumeCall final : public rt::ConsumerSink {
   v1::ConsumeRequest request_;
   v1::ConsumeResponse current_;
   std::deque<v1::ConsumeResponse> outbox_;
+  static constexpr int kMaxPackedEvents = 256;
+  bool packs_events_ = false;  // the client said it reads ConsumeResponse.packed
   std::shared_ptr<rt::EmitterPool> pool_;
   uint64_t consumer_id_ = 0;
   grpc::Status end_status_;
