@@ -42,11 +42,30 @@ enum class DeliveryStrategy : uint8_t {
 std::string_view delivery_strategy_name(DeliveryStrategy strategy);
 Result<DeliveryStrategy> parse_delivery_strategy(std::string_view name);
 
+// Which order an emitter pool keeps within a stream (docs/SUBSCRIPTIONS.md, "Delivery").
+// Stored: never renumber; records and commands written before the field existed read as
+// kPerStream.
+enum class DeliveryOrdering : uint8_t {
+  // While an event of a stream is outstanding (in flight, waiting for a retry, being parked),
+  // no later event of that stream is handed out: each stream's events, retries included, reach
+  // the consumers one at a time and in order. The spec's "in order per stream".
+  kPerStream = 0,
+  // Throughput first: a stream's events are handed out in order the first time only; a retried
+  // event goes out after later events of its stream, and round_robin may hand one stream's
+  // events to several consumers at once.
+  kNone = 1,
+};
+
+// "per_stream", "none".
+std::string_view delivery_ordering_name(DeliveryOrdering ordering);
+Result<DeliveryOrdering> parse_delivery_ordering(std::string_view name);
+
 struct SubscriptionOptions {
   DeliveryStrategy strategy = DeliveryStrategy::kRoundRobin;
   uint32_t max_retries = 10;             // deliveries of one event before it is parked
   uint32_t message_timeout_ms = 30'000;  // an unacknowledged delivery is retried after this
   uint32_t max_in_flight = 100;          // unacknowledged events per consumer
+  DeliveryOrdering ordering = DeliveryOrdering::kPerStream;
   friend bool operator==(const SubscriptionOptions&, const SubscriptionOptions&) = default;
 };
 

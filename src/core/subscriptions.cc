@@ -44,4 +44,19 @@ Result<DeliveryStrategy> parse_delivery_strategy(std::string_view name) {
                                   "' (round_robin, single, pinned)");
 }
 
+std::string_view delivery_ordering_name(DeliveryOrdering ordering) {
+  switch (ordering) {
+    case DeliveryOrdering::kPerStream: return "per_stream";
+    case DeliveryOrdering::kNone: return "none";
+  }
+  return "unknown";
+}
+
+Result<DeliveryOrdering> parse_delivery_ordering(std::string_view name) {
+  for (auto o : {DeliveryOrdering::kPerStream, DeliveryOrdering::kNone}) {
+    if (name == delivery_ordering_name(o)) return o;
+  }
+  return Status::invalid_argument("unknown delivery ordering '" + std::string(name) + "' (per_stream, none)");
+}
+
 }  // namespace reckon

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/encoding.h"
+#include "storage/records.h"
 
 namespace reckon::storage {
 namespace {
@@ -167,10 +168,7 @@ std::string encode_create_subscription_command(int64_t proposed_us, const Subscr
   enc::put_bytes(out, s.name);
   enc::put_varint(out, s.pool_size);
   enc::put_varint(out, s.start_from);
-  out.push_back(static_cast<char>(s.options.strategy));
-  enc::put_varint(out, s.options.max_retries);
-  enc::put_varint(out, s.options.message_timeout_ms);
-  enc::put_varint(out, s.options.max_in_flight);
+  encode_subscription_options(out, s.options);
   return out;
 }
 
@@ -227,16 +225,13 @@ bool get_u32(enc::ByteReader& r, uint32_t& v) {
 
 bool decode_create_subscription(enc::ByteReader& r, DecodedCommand& c) {
   Subscription& s = c.subscription;
-  uint8_t type, strategy;
+  uint8_t type;
   if (!r.get_svarint(c.proposed_us) || !r.get_bytes(s.key) || !r.get_u8(type) || type < 1 || type > 5 ||
       !r.get_bytes(s.selector) || !r.get_bytes(s.name) || !get_u32(r, s.pool_size) ||
-      !r.get_varint(s.start_from) || !r.get_u8(strategy) || strategy > 2 ||
-      !get_u32(r, s.options.max_retries) || !get_u32(r, s.options.message_timeout_ms) ||
-      !get_u32(r, s.options.max_in_flight)) {
+      !r.get_varint(s.start_from) || !decode_subscription_options(r, s.options)) {
     return false;
   }
   s.type = static_cast<SubscriptionType>(type);
-  s.options.strategy = static_cast<DeliveryStrategy>(strategy);
   s.created_us = c.proposed_us;
   return true;
 }

@@ -142,31 +142,51 @@ void encode_subscription(std::string& out, const Subscription& s) {
   enc::put_varint(out, s.start_from);
   enc::put_varint(out, s.checkpoint);
   enc::put_svarint(out, s.created_us);
-  out.push_back(static_cast<char>(s.options.strategy));
-  enc::put_varint(out, s.options.max_retries);
-  enc::put_varint(out, s.options.message_timeout_ms);
-  enc::put_varint(out, s.options.max_in_flight);
+  encode_subscription_options(out, s.options);
 }
 
 Status decode_subscription(std::string_view bytes, Subscription& s) {
   enc::ByteReader r(bytes);
-  uint8_t format, type, strategy;
-  uint64_t pool_size, max_retries, timeout_ms, max_in_flight;
+  uint8_t format, type;
+  uint64_t pool_size;
   if (!r.get_u8(format) || format != kRecordFormat || !r.get_u8(type) || !r.get_bytes(s.selector) ||
       !r.get_bytes(s.name) || !r.get_varint(pool_size) || !r.get_varint(s.start_from) ||
-      !r.get_varint(s.checkpoint) || !r.get_svarint(s.created_us) || !r.get_u8(strategy) ||
-      !r.get_varint(max_retries) || !r.get_varint(timeout_ms) || !r.get_varint(max_in_flight) || !r.empty() ||
-      type < 1 || type > 5 || strategy > 2 || pool_size > UINT32_MAX || max_retries > UINT32_MAX ||
-      timeout_ms > UINT32_MAX || max_in_flight > UINT32_MAX) {
+      !r.get_varint(s.checkpoint) || !r.get_svarint(s.created_us) ||
+      !decode_subscription_options(r, s.options) || !r.empty() || type < 1 || type > 5 ||
+      pool_size > UINT32_MAX) {
     return corrupt("subscription");
   }
   s.type = static_cast<SubscriptionType>(type);
   s.pool_size = static_cast<uint32_t>(pool_size);
-  s.options.strategy = static_cast<DeliveryStrategy>(strategy);
-  s.options.max_retries = static_cast<uint32_t>(max_retries);
-  s.options.message_timeout_ms = static_cast<uint32_t>(timeout_ms);
-  s.options.max_in_flight = static_cast<uint32_t>(max_in_flight);
   return Status::ok();
+}
+
+void encode_subscription_options(std::string& out, const SubscriptionOptions& o) {
+  out.push_back(static_cast<char>(o.strategy));
+  enc::put_varint(out, o.max_retries);
+  enc::put_varint(out, o.message_timeout_ms);
+  enc::put_varint(out, o.max_in_flight);
+  out.push_back(static_cast<char>(o.ordering));
+}
+
+bool decode_subscription_options(enc::ByteReader& r, SubscriptionOptions& o) {
+  uint8_t strategy;
+  uint64_t max_retries, timeout_ms, max_in_flight;
+  if (!r.get_u8(strategy) || strategy > 2 || !r.get_varint(max_retries) || max_retries > UINT32_MAX ||
+      !r.get_varint(timeout_ms) || timeout_ms > UINT32_MAX || !r.get_varint(max_in_flight) ||
+      max_in_flight > UINT32_MAX) {
+    return false;
+  }
+  o.strategy = static_cast<DeliveryStrategy>(strategy);
+  o.max_retries = static_cast<uint32_t>(max_retries);
+  o.message_timeout_ms = static_cast<uint32_t>(timeout_ms);
+  o.max_in_flight = static_cast<uint32_t>(max_in_flight);
+  o.ordering = DeliveryOrdering::kPerStream;  // absent: written before the field existed
+  if (r.empty()) return true;
+  uint8_t ordering;
+  if (!r.get_u8(ordering) || ordering > 1) return false;
+  o.ordering = static_cast<DeliveryOrdering>(ordering);
+  return true;
 }
 
 void encode_parked(std::string& out, const ParkedEvent& p) {

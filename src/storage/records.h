@@ -10,6 +10,10 @@
 #include "reckon/subscriptions.h"
 #include "reckon/types.h"
 
+namespace reckon::enc {
+class ByteReader;
+}
+
 namespace reckon::storage {
 
 inline constexpr uint8_t kRecordFormat = 1;
@@ -61,6 +65,12 @@ Status decode_snapshot(std::string_view bytes, SnapshotRecord& out);
 // repeated in the value; the decoder leaves `key` untouched).
 void encode_subscription(std::string& out, const Subscription& s);
 Status decode_subscription(std::string_view bytes, Subscription& out);
+// The delivery options, with which both the record and the CreateSubscription command end:
+// strategy `u8`, max_retries, message_timeout_ms, max_in_flight `varint`, ordering `u8`. Bytes
+// written before `ordering` existed end after max_in_flight and read as kPerStream. Returns
+// false on bytes that do not decode (the caller checks that nothing follows).
+void encode_subscription_options(std::string& out, const SubscriptionOptions& o);
+bool decode_subscription_options(enc::ByteReader& r, SubscriptionOptions& o);
 
 // A parked event (column family `parked`, keyed by subscription key and position, which are
 // not repeated in the value; the decoder leaves `position` untouched).

@@ -1,11 +1,12 @@
 // The persistent-subscription commands (types 9-13) through StateMachine::apply on a real
-// RocksDB, plus their encodings.
+// RocksDB, plus their encodings and the stored record's (old ones included).
 #include <gtest/gtest.h>
 #include <rocksdb/iterator.h>
 
 #include <memory>
 
 #include "storage/command.h"
+#include "storage/records.h"
 #include "storage/state_machine.h"
 #include "support/db_dump.h"
 #include "storage/subscription_reader.h"
@@ -97,7 +98,7 @@ TEST(SubscriptionCommandTest, EncodingsRoundTrip) {
   Subscription s = sub(kKeyA, "name", 4, 17);
   s.type = SubscriptionType::kTags;
   s.selector = R"({"any":["a"]})";
-  s.options = SubscriptionOptions{DeliveryStrategy::kPinned, 5, 1234, 7};
+  s.options = SubscriptionOptions{DeliveryStrategy::kPinned, 5, 1234, 7, DeliveryOrdering::kNone};
   DecodedCommand c;
   ASSERT_TRUE(decode_command(encode_create_subscription_command(99, s), c).is_ok());
   EXPECT_EQ(c.type, CommandType::kCreateSubscription);
@@ -131,16 +132,71 @@ TEST(SubscriptionCommandTest, EncodingsRoundTrip) {
 
 TEST(SubscriptionCommandTest, TruncatedOrBadCommandsAreCorruption) {
   const std::string full = encode_create_subscription_command(1, sub(kKeyA));
-  for (size_t n = 2; n < full.size(); ++n) {
+  // Without its last byte (the ordering) it is a command written before the field existed.
+  for (size_t n = 2; n + 1 < full.size(); ++n) {
     DecodedCommand c;
     EXPECT_EQ(decode_command(full.substr(0, n), c).code(), ErrorCode::kCorruption) << n;
   }
   DecodedCommand c;
   EXPECT_EQ(decode_command(full + "x", c).code(), ErrorCode::kCorruption);
+  std::string bad_ordering = full;
+  bad_ordering.back() = 2;
+  EXPECT_EQ(decode_command(bad_ordering, c).code(), ErrorCode::kCorruption);
   std::string bad_type = full;
   // header(2) + svarint(1) + key(1 + 32) -> the type byte
   bad_type[2 + 1 + 33] = 9;
   EXPECT_EQ(decode_command(bad_type, c).code(), ErrorCode::kCorruption);
+}
+
+// A create command as written before `ordering` existed: the options end at max_in_flight.
+TEST(SubscriptionCommandTest, CreateWithoutOrderingReadsAsPerStream) {
+  Subscription s = sub(kKeyA);
+  s.options.ordering = DeliveryOrdering::kNone;
+  std::string old = encode_create_subscription_command(5, s);
+  old.pop_back();
+  DecodedCommand c;
+  ASSERT_TRUE(decode_command(old, c).is_ok());
+  EXPECT_EQ(c.subscription.options.ordering, DeliveryOrdering::kPerStream);
+  EXPECT_EQ(c.subscription.options.max_in_flight, s.options.max_in_flight);
+}
+
+TEST(SubscriptionRecordTest, RoundTripsEveryOption) {
+  for (auto ordering : {DeliveryOrdering::kPerStream, DeliveryOrdering::kNone}) {
+    Subscription s = sub("", "name", 3, 11);  // the key is not in the value
+    s.checkpoint = 1ull << 40;
+    s.created_us = -7;
+    s.options = SubscriptionOptions{DeliveryStrategy::kSingle, 4, 900, 12, ordering};
+    std::string bytes;
+    encode_subscription(bytes, s);
+    Subscription back;
+    ASSERT_TRUE(decode_subscription(bytes, back).is_ok());
+    EXPECT_EQ(back, s);
+    for (size_t n = 0; n + 1 < bytes.size(); ++n) {
+      EXPECT_EQ(decode_subscription(bytes.substr(0, n), back).code(), ErrorCode::kCorruption) << n;
+    }
+    EXPECT_EQ(decode_subscription(bytes + "x", back).code(), ErrorCode::kCorruption);
+  }
+}
+
+// A record stored before `ordering` existed, byte for byte as that version wrote it.
+TEST(SubscriptionRecordTest, OldRecordsWithoutOrderingReadAsPerStream) {
+  // format 1, type 2 (event_type), selector "T", name "old", pool_size 2, start_from 5,
+  // checkpoint 9, created_us 100 (zigzag varint C8 01), strategy 2 (pinned), max_retries 3,
+  // message_timeout_ms 1000 (varint E8 07), max_in_flight 50.
+  const char kOld[] = "\x01\x02\x01T\x03old\x02\x05\x09\xC8\x01\x02\x03\xE8\x07\x32";
+  const std::string old(kOld, sizeof(kOld) - 1);
+  Subscription s;
+  ASSERT_TRUE(decode_subscription(old, s).is_ok());
+  EXPECT_EQ(s.name, "old");
+  EXPECT_EQ(s.selector, "T");
+  EXPECT_EQ(s.pool_size, 2u);
+  EXPECT_EQ(s.checkpoint, 9u);
+  EXPECT_EQ(s.created_us, 100);
+  EXPECT_EQ(s.options, (SubscriptionOptions{DeliveryStrategy::kPinned, 3, 1000, 50, DeliveryOrdering::kPerStream}));
+  // Re-encoded, it gains the field (and nothing else changes).
+  std::string again;
+  encode_subscription(again, s);
+  EXPECT_EQ(again, old + std::string(1, '\0'));
 }
 
 TEST_F(SubscriptionStateMachineTest, CreateStoresTheRecordWithCheckpointAtStartFrom) {

@@ -174,7 +174,7 @@ TEST_F(StoreSubscriptionsTest, MalformedKeysAreInvalidArgument) {
 TEST_F(StoreSubscriptionsTest, SubscriptionsSurviveReopen) {
   auto n = new_sub(SubscriptionType::kEventPayload, R"({"amount": {"$gt": 10}})", "big");
   n.pool_size = 3;
-  n.options = SubscriptionOptions{DeliveryStrategy::kSingle, 4, 5000, 20};
+  n.options = SubscriptionOptions{DeliveryStrategy::kSingle, 4, 5000, 20, DeliveryOrdering::kNone};
   Subscription s = MustCreate(n);
   EXPECT_EQ(s.selector, R"({"amount":{"$gt":10}})");
   RECKON_ASSERT_OK(store().checkpoint_subscriptions({{s.key, 42}}));

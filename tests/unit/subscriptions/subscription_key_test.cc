@@ -76,5 +76,16 @@ TEST(SubscriptionTypeTest, DeliveryStrategiesRoundTrip) {
   EXPECT_EQ(parse_delivery_strategy("random").code(), ErrorCode::kInvalidArgument);
 }
 
+TEST(SubscriptionTypeTest, DeliveryOrderingsRoundTripAndPerStreamIsTheDefault) {
+  for (auto o : {DeliveryOrdering::kPerStream, DeliveryOrdering::kNone}) {
+    auto p = parse_delivery_ordering(delivery_ordering_name(o));
+    ASSERT_TRUE(p);
+    EXPECT_EQ(*p, o);
+  }
+  EXPECT_EQ(delivery_ordering_name(DeliveryOrdering::kPerStream), "per_stream");
+  EXPECT_EQ(parse_delivery_ordering("per-stream").code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(SubscriptionOptions{}.ordering, DeliveryOrdering::kPerStream);
+}
+
 }  // namespace
 }  // namespace reckon::subscriptions
