@@ -102,7 +102,10 @@ struct DeliveredEvent {
   std::string subscription_key;
 };
 
-// What the handler does with a delivered event.
+// What the handler does with a delivered event. Under the subscription's default ordering
+// (per_stream), no later event of the event's stream is delivered to any consumer until it is
+// acked, skipped or parked: kRetry and kLeave hold its stream back until the redelivery is
+// answered.
 enum class ConsumeAction {
   kAck,    // handled
   kRetry,  // nack: deliver again (parked after max_retries deliveries)

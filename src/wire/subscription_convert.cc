@@ -8,6 +8,7 @@ void to_proto(const SubscriptionOptions& in, v1::PersistentSubscriptionSettings*
   out->set_max_retries(in.max_retries);
   out->set_message_timeout_ms(in.message_timeout_ms);
   out->set_max_in_flight(in.max_in_flight);
+  out->set_ordering(std::string(delivery_ordering_name(in.ordering)));
 }
 
 Result<SubscriptionOptions> from_proto(const v1::PersistentSubscriptionSettings& in) {
@@ -18,6 +19,9 @@ Result<SubscriptionOptions> from_proto(const v1::PersistentSubscriptionSettings&
   if (in.max_retries() > 0) o.max_retries = in.max_retries();
   if (in.message_timeout_ms() > 0) o.message_timeout_ms = in.message_timeout_ms();
   if (in.max_in_flight() > 0) o.max_in_flight = in.max_in_flight();
+  if (!in.ordering().empty()) {
+    RECKON_ASSIGN_OR_RETURN(o.ordering, parse_delivery_ordering(in.ordering()));
+  }
   return o;
 }
 

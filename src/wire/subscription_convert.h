@@ -9,7 +9,8 @@ namespace reckon::wire {
 
 void to_proto(const Subscription& in, v1::PersistentSubscription* out);
 Result<Subscription> from_proto(const v1::PersistentSubscription& in);
-// The request's fields; empty strategy = round_robin, zero limits = the defaults.
+// The request's fields; empty strategy = round_robin, empty ordering = per_stream, zero limits
+// = the defaults.
 Result<NewSubscription> from_proto(const v1::CreatePersistentSubscriptionRequest& in);
 void to_proto(const NewSubscription& in, v1::CreatePersistentSubscriptionRequest* out);
 void to_proto(const ParkedEvent& in, v1::ParkedEventInfo* out);

@@ -753,6 +753,7 @@ TEST_F(CliTest, PersistentSubscriptionsCreateListGetConsumeDelete) {
   EXPECT_EQ(created.at("type"), "event_type");
   EXPECT_EQ(created.at("selector"), type);
   EXPECT_EQ(created.at("pool_size"), 1);
+  EXPECT_EQ(created.at("ordering"), "per_stream") << "the default";
   const std::string key = created.at("key").get<std::string>();
   EXPECT_EQ(key.size(), 32u) << created;
 
@@ -760,7 +761,7 @@ TEST_F(CliTest, PersistentSubscriptionsCreateListGetConsumeDelete) {
   auto list = CliLines({"subscriptions", "list"});
   const json* mine = nullptr;
   for (const auto& l : list) {
-    for (const char* f : {"name", "key", "type", "selector", "pool_size", "checkpoint"}) {
+    for (const char* f : {"name", "key", "type", "selector", "pool_size", "checkpoint", "strategy", "ordering"}) {
       EXPECT_TRUE(l.contains(f)) << f << " in " << l;
     }
     if (l.value("key", "") == key) mine = &l;
@@ -810,6 +811,36 @@ TEST_F(CliTest, PersistentSubscriptionsCreateListGetConsumeDelete) {
   EXPECT_EQ(deleted.exit_code, 0) << describe(deleted);
   CliFails({"subscriptions", "get", name}, 4, "NotFound");
   CliFails({"subscriptions", "delete", name}, 4, "NotFound");
+}
+
+TEST_F(CliTest, PersistentSubscriptionOrderingIsShownEverywhere) {
+  const std::string name = unique_name("cli-psub-order");
+  json created = CliObject({"subscriptions", "create", name, "--type", "stream", "--selector", name,
+                            "--strategy", "pinned", "--ordering", "none"});
+  EXPECT_EQ(created.at("ordering"), "none");
+  EXPECT_EQ(created.at("strategy"), "pinned");
+  EXPECT_EQ(CliObject({"subscriptions", "get", name}).at("ordering"), "none");
+  // Created again with the other ordering: the same record, its options replaced.
+  json again = CliObject({"subscriptions", "create", name, "--type", "stream", "--selector", name,
+                          "--ordering", "per_stream"});
+  EXPECT_EQ(again.at("key"), created.at("key"));
+  EXPECT_EQ(again.at("ordering"), "per_stream");
+
+  auto r = Cli({"subscriptions", "list"}, /*as_json=*/false);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const std::string header = r.out.substr(0, r.out.find('\n'));
+  EXPECT_NE(header.find("ORDERING"), std::string::npos) << header;
+  const size_t line = r.out.find(name);
+  ASSERT_NE(line, std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(line, r.out.find('\n', line) - line).find("per_stream"), std::string::npos) << r.out;
+  r = Cli({"subscriptions", "get", name}, false);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("ordering"), std::string::npos) << r.out;
+
+  auto bad = Cli({"subscriptions", "create", unique_name("cli-psub-bad"), "--type", "stream", "--selector", "x",
+                  "--ordering", "sometimes"});
+  EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+  EXPECT_EQ(Cli({"subscriptions", "delete", name}).exit_code, 0);
 }
 
 }  // namespace

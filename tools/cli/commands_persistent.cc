@@ -1,5 +1,6 @@
 // reckon subscriptions create|list|get|delete|parked|replay-parked, and reckon consume: the
 // persistent subscriptions (the server keeps the checkpoint). NAME may also be a key.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -20,6 +21,7 @@ Json subscription_to_json(const Subscription& s) {
   j["checkpoint"] = s.checkpoint;
   j["strategy"] = std::string(delivery_strategy_name(s.options.strategy));
   j["max_retries"] = s.options.max_retries;
+  j["ordering"] = std::string(delivery_ordering_name(s.options.ordering));
   return j;
 }
 
@@ -32,20 +34,27 @@ Result<Subscription> find(Client& c, const std::string& name_or_key) {
 }
 
 struct Args {
-  std::string name, type, selector, strategy = "round-robin", ack = "auto";
+  std::string name, type, selector, strategy = "round-robin", ordering = "per-stream", ack = "auto";
   uint32_t pool_size = 1;
   uint64_t start_from = 0;
   std::vector<uint64_t> positions;
   uint64_t count = 0;
 };
 
+// The CLI spells option values with dashes (round-robin, per-stream); the names have
+// underscores. Both are accepted.
+std::string underscored(std::string value) {
+  std::replace(value.begin(), value.end(), '-', '_');
+  return value;
+}
+
 int run_create(Session& s, const Args& a) {
   auto type = parse_subscription_type(a.type);
   if (!type) return report_usage_error(type.status().message());
-  std::string strategy = a.strategy;
-  for (auto& ch : strategy) ch = ch == '-' ? '_' : ch;
-  auto st = parse_delivery_strategy(strategy);
+  auto st = parse_delivery_strategy(underscored(a.strategy));
   if (!st) return report_usage_error(st.status().message());
+  auto ordering = parse_delivery_ordering(underscored(a.ordering));
+  if (!ordering) return report_usage_error(ordering.status().message());
   auto client = s.client();
   if (!client) return report_error(client.status());
   NewSubscription n;
@@ -55,6 +64,7 @@ int run_create(Session& s, const Args& a) {
   n.pool_size = a.pool_size;
   n.start_from = a.start_from;
   n.options.strategy = *st;
+  n.options.ordering = *ordering;
   auto r = (*client)->create_subscription(n);
   if (!r) return report_error(r.status());
   s.out().record(subscription_to_json(*r));
@@ -70,7 +80,7 @@ int run_list(Session& s) {
     for (const auto& sub : *all) s.out().record(subscription_to_json(sub));
     return kExitOk;
   }
-  Output::List list(s.out(), {"name", "key", "type", "selector", "pool_size", "checkpoint"});
+  Output::List list(s.out(), {"name", "key", "type", "selector", "pool_size", "strategy", "ordering", "checkpoint"});
   for (const auto& sub : *all) list.add(subscription_to_json(sub));
   list.finish();
   return kExitOk;
@@ -166,6 +176,10 @@ void add_persistent_commands(CLI::App& app, Runner* selected) {
   create->add_option("--pool-size", a->pool_size, "Emitters")->capture_default_str();
   create->add_option("--start-from", a->start_from, "Deliver events after this position");
   create->add_option("--strategy", a->strategy, "round-robin|single|pinned")->capture_default_str();
+  create->add_option("--ordering", a->ordering,
+                     "per-stream: a stream's next event waits until the outstanding one is handled "
+                     "(retries included); none: order on first delivery only")
+      ->capture_default_str();
   create->callback([a, selected] { *selected = [a](Session& s) { return run_create(s, *a); }; });
   auto* list = subs->add_subcommand("list", "List subscriptions");
   list->callback([selected] { *selected = [](Session& s) { return run_list(s); }; });
