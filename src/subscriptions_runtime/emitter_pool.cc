@@ -12,6 +12,11 @@ namespace reckon::subscriptions_runtime {
 namespace {
 
 constexpr size_t kBufferedEvents = 512;  // read ahead per emitter
+// Per-stream ordering: events held back behind an earlier one of their stream, per emitter.
+// Past this the emitter reads no further until some are released, so a stream stuck on one
+// event ends up holding back the other streams too, instead of filling memory
+// (docs/SUBSCRIPTIONS.md, "Known limits").
+constexpr size_t kHeldBackEvents = 4 * kBufferedEvents;
 constexpr uint64_t kScanPerRead = 4096;  // events examined per read
 constexpr std::chrono::milliseconds kIdleWait{1000};
 
@@ -118,6 +123,15 @@ EmitterPool::Consumer* EmitterPool::consumer_locked(uint64_t id) {
 }
 
 EmitterPool::Pending& EmitterPool::add_locked(Pending p) {
+  if (per_stream()) {
+    // The one place a stream's events get in line: behind its outstanding event, if any.
+    StreamLine& line = emitters_[p.emitter]->lines[p.event.stream_id];
+    if (line.outstanding) {
+      p.state = State::kHeld;
+    } else {
+      line.outstanding = p.position;
+    }
+  }
   const Position pos = p.position;
   auto& slot = pending_.emplace(pos, std::move(p)).first->second;
   index_locked(slot);
@@ -132,12 +146,33 @@ void EmitterPool::set_state_locked(Pending& p, State state) {
 
 void EmitterPool::erase_locked(std::map<Position, Pending>::iterator it) {
   unindex_locked(it->second);
+  if (per_stream()) release_stream_locked(it->second);
   pending_.erase(it);
+}
+
+void EmitterPool::release_stream_locked(const Pending& p) {
+  Emitter& e = *emitters_[p.emitter];
+  auto it = e.lines.find(p.event.stream_id);
+  if (it == e.lines.end()) return;
+  StreamLine& line = it->second;
+  if (line.outstanding == p.position) {
+    line.outstanding.reset();
+    if (!line.held.empty()) {
+      Pending& next = pending_.at(*line.held.begin());
+      line.outstanding = next.position;
+      set_state_locked(next, State::kWaiting);  // leaves line.held
+    }
+  }
+  if (!line.outstanding && line.held.empty()) e.lines.erase(it);
 }
 
 void EmitterPool::index_locked(Pending& p) {
   Emitter& e = *emitters_[p.emitter];
   switch (p.state) {
+    case State::kHeld:
+      e.lines[p.event.stream_id].held.insert(p.position);
+      ++e.held;
+      break;
     case State::kWaiting:
       e.waiting.insert(p.position);
       break;
@@ -155,6 +190,10 @@ void EmitterPool::index_locked(Pending& p) {
 void EmitterPool::unindex_locked(Pending& p) {
   Emitter& e = *emitters_[p.emitter];
   switch (p.state) {
+    case State::kHeld:
+      if (auto it = e.lines.find(p.event.stream_id); it != e.lines.end()) it->second.held.erase(p.position);
+      --e.held;
+      break;
     case State::kWaiting:
       e.waiting.erase(p.position);
       break;
@@ -228,7 +267,8 @@ void EmitterPool::nack(uint64_t, const std::vector<Position>& positions, NackAct
           set_state_locked(p, State::kParking);
           break;
         case NackAction::kRetry:
-          retry_or_park_locked(p, reason.empty() ? "nack" : reason);
+          // A held-back event was never handed out here (a stale answer): it stays in line.
+          if (p.state != State::kHeld) retry_or_park_locked(p, reason.empty() ? "nack" : reason);
           break;
       }
     }
@@ -300,22 +340,23 @@ bool EmitterPool::send_locked(Pending& p) {
   return true;
 }
 
-// Hands out this emitter's waiting events in position order. A stream whose next event found
-// no consumer is blocked for the rest of the pass, so its later events cannot overtake it. The
-// pass ends as soon as no consumer has room: its cost is the events sent plus the streams
-// blocked, not the events waiting.
+// Hands out this emitter's waiting events in position order (held-back ones are not waiting:
+// the pass never sees them). Pinned: a stream whose next event found its consumer full is
+// blocked for the rest of the pass, so its later events cannot overtake it (with ordering none
+// a stream may have several waiting). The pass ends as soon as no consumer has room: its cost
+// is the events sent plus the streams blocked, not the events waiting.
 bool EmitterPool::dispatch_locked(size_t index) {
   if (consumers_.empty() || !ctx_.leading->load()) return false;
   Emitter& e = *emitters_[index];
   if (e.waiting.empty() || !any_consumer_has_room_locked()) return false;
   bool sent = false;
   std::set<std::string_view> blocked;
-  const bool per_stream = subscription_.options.strategy == DeliveryStrategy::kPinned;
+  const bool pinned = subscription_.options.strategy == DeliveryStrategy::kPinned;
   for (auto it = e.waiting.begin(); it != e.waiting.end();) {
     const Position pos = *it;
     ++it;  // the entry leaves the waiting index below; `it` stays valid
     Pending& p = pending_.at(pos);
-    if (per_stream && blocked.count(p.event.stream_id)) continue;
+    if (pinned && blocked.count(p.event.stream_id)) continue;
     if (p.attempts >= subscription_.options.max_retries) {  // e.g. its consumer left at the limit
       p.reason = "retry limit reached";
       set_state_locked(p, State::kParking);
@@ -325,7 +366,7 @@ bool EmitterPool::dispatch_locked(size_t index) {
       sent = true;
       continue;
     }
-    if (!per_stream || !any_consumer_has_room_locked()) break;  // every consumer is full
+    if (!pinned || !any_consumer_has_room_locked()) break;  // every consumer is full
     blocked.insert(p.event.stream_id);
   }
   return sent;
@@ -478,7 +519,7 @@ void EmitterPool::run(size_t index) {
       continue;
     }
     progressed |= dispatch_locked(index);
-    if (e.waiting.size() < kBufferedEvents / 2 && ctx_.leading->load()) {
+    if (e.waiting.size() < kBufferedEvents / 2 && e.held < kHeldBackEvents && ctx_.leading->load()) {
       progressed |= read_batch_unlocked(index, lock);
       if (stopping_) break;
       progressed |= dispatch_locked(index);

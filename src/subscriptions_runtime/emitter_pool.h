@@ -8,7 +8,11 @@
 // checkpoint; the pool's is the lowest of them. The leader worker writes it, coalesced.
 // At-least-once: nothing at or below the checkpoint is outstanding, and everything above it is
 // delivered again after a failover or restart. Per stream, events are handed out in position
-// order (one emitter per stream); a retried event is handed out again before newer ones.
+// order (one emitter per stream); a retried event is handed out again before newer ones. With
+// the subscription's ordering per_stream (the default), an event whose stream already has one
+// outstanding is held back until that one is handled (acked, skipped, durably parked), so a
+// stream's events — retries included — go out one at a time and in order; ordering none hands
+// them out as soon as a consumer has room (docs/SUBSCRIPTIONS.md, "Delivery").
 // Idle emitters sleep on the store's live tail (LocalStore::wait_for_position), not a poll.
 //
 // Thread-safety: every public method may be called from any thread. ConsumerSink callbacks run
@@ -23,9 +27,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "reckon/store.h"
@@ -85,7 +91,10 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
   uint64_t events_examined() const { return examined_.load(std::memory_order_relaxed); }
 
  private:
-  enum class State { kWaiting, kInFlight, kParking };
+  // kHeld: per_stream ordering only, behind the outstanding event of its stream; not handed
+  // out, no consumer's in-flight slot. The other states are "outstanding": to be handed out
+  // (first time or again), with a consumer, or being written to the parked list.
+  enum class State { kHeld, kWaiting, kInFlight, kParking };
   using SteadyTime = std::chrono::steady_clock::time_point;
   struct Pending {
     Position position = 0;
@@ -104,10 +113,18 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
     uint32_t max_in_flight = 1;
     std::set<Position> in_flight;  // index: what it has unacknowledged
   };
-  // Every outstanding event is in pending_ and in exactly one index of its emitter, by state,
-  // so an emitter's pass touches only what it can act on: the waiting events (in position
-  // order), the deliveries whose deadline passed (in deadline order) and the events to park;
-  // never the whole pending map.
+  // Per-stream ordering: the one event of a stream that is outstanding (waiting, in flight or
+  // parking) and the stream's events held back behind it, in position order. The stream is
+  // released when its outstanding event leaves pending_; the lowest held one then becomes
+  // outstanding. A stream with neither has no line.
+  struct StreamLine {
+    std::optional<Position> outstanding;
+    std::set<Position> held;  // index: State::kHeld
+  };
+  // Every pending event is in pending_ and in exactly one index of its emitter, by state, so an
+  // emitter's pass touches only what it can act on: the waiting events (in position order), the
+  // deliveries whose deadline passed (in deadline order) and the events to park; never the whole
+  // pending map, nor the held-back events.
   struct Emitter {
     explicit Emitter(Position checkpoint) : tracker(checkpoint), cursor(checkpoint + 1) {}
     ContiguousAckTracker tracker;
@@ -115,6 +132,8 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
     std::set<Position> waiting;                           // index: State::kWaiting
     std::set<std::pair<SteadyTime, Position>> deadlines;  // index: State::kInFlight
     std::set<Position> parking;                           // index: State::kParking
+    std::unordered_map<std::string, StreamLine> lines;    // per_stream ordering, by stream id
+    size_t held = 0;                                      // events in State::kHeld
     std::vector<Position> unpark;  // replayed events handled: remove from the parked list
     bool caught_up = false;
     std::atomic<bool> tail_moved{false};
@@ -135,6 +154,10 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
   void erase_locked(std::map<Position, Pending>::iterator it);
   void index_locked(Pending& p);
   void unindex_locked(Pending& p);
+  // Per-stream ordering: `p` leaves pending_; when it was its stream's outstanding event, the
+  // next held one of the stream becomes waiting.
+  void release_stream_locked(const Pending& p);
+  bool per_stream() const { return subscription_.options.ordering == DeliveryOrdering::kPerStream; }
   bool any_consumer_has_room_locked() const;
   Consumer* consumer_locked(uint64_t id);
 

@@ -2,7 +2,9 @@
 // appended (regression: the default all-events pool used to wake at every commit and walk its
 // pending map, burning two cores under load); message timeouts redeliver and park, in-flight
 // limits hold, retries and a leaving consumer's events go out again (the pool keeps its
-// outstanding events in per-state indexes: these pin down what the indexes must preserve).
+// outstanding events in per-state indexes: these pin down what the indexes must preserve), and
+// per-stream ordering holds a stream's later events back while one of its events is outstanding
+// (retries, timeouts, several consumers), without holding back other streams.
 #include "subscriptions_runtime/emitter_pool.h"
 
 #include <gtest/gtest.h>
@@ -58,21 +60,54 @@ TEST(EmitterPool, WithoutConsumersItStaysIdleWhileEventsAreAppended) {
   pool->stop("", "test over");
 }
 
+// Events of each stream that consumers hold unanswered, across consumers: the most one stream
+// ever had at once, and the versions of each stream in the order they were handed out (the
+// pool delivers under its lock, so that order is the pool's). A sink forgets an event before
+// the test answers the pool, so the gauge never runs below what the pool counts as outstanding.
+class StreamGauge {
+ public:
+  void delivered(const std::string& stream, int64_t version) {
+    std::lock_guard lock(mu_);
+    most_ = std::max(most_, ++held_[stream]);
+    versions_[stream].push_back(version);
+  }
+  std::map<std::string, std::vector<int64_t>> versions() {
+    std::lock_guard lock(mu_);
+    return versions_;
+  }
+  void answered(const std::string& stream) {
+    std::lock_guard lock(mu_);
+    --held_[stream];
+  }
+  int most() {
+    std::lock_guard lock(mu_);
+    return most_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> held_;
+  std::map<std::string, std::vector<int64_t>> versions_;
+  int most_ = 0;
+};
+
 // A consumer that records every delivery and checks its in-flight limit as events arrive (the
 // pool calls deliver() with its lock held: nothing here calls back into the pool).
 class RecordingSink final : public ConsumerSink {
  public:
-  explicit RecordingSink(size_t limit) : limit_(limit) {}
+  explicit RecordingSink(size_t limit, StreamGauge* gauge = nullptr) : limit_(limit), gauge_(gauge) {}
 
   struct Delivery {
     Position position;
     uint32_t attempt;
+    std::string stream;
+    int64_t version;
   };
 
   void deliver(const Event& event, uint32_t attempt) override {
     std::lock_guard lock(mu_);
-    deliveries_.push_back({event.position, attempt});
-    outstanding_.insert(event.position);
+    deliveries_.push_back({event.position, attempt, event.stream_id, event.version});
+    if (outstanding_.emplace(event.position, event.stream_id).second && gauge_) gauge_->delivered(event.stream_id, event.version);
     max_outstanding_ = std::max(max_outstanding_, outstanding_.size());
     cv_.notify_all();
   }
@@ -91,20 +126,40 @@ class RecordingSink final : public ConsumerSink {
   // The positions delivered and not yet taken by the test; they count as answered from now on.
   std::vector<Position> take_outstanding() {
     std::lock_guard lock(mu_);
-    std::vector<Position> out(outstanding_.begin(), outstanding_.end());
+    std::vector<Position> out;
+    for (const auto& [position, stream] : outstanding_) {
+      out.push_back(position);
+      if (gauge_) gauge_->answered(stream);
+    }
     outstanding_.clear();
     return out;
   }
   std::vector<Position> outstanding_positions() {
     std::lock_guard lock(mu_);
-    return {outstanding_.begin(), outstanding_.end()};
+    std::vector<Position> out;
+    for (const auto& entry : outstanding_) out.push_back(entry.first);
+    return out;
   }
   void answer(Position position) {
     std::lock_guard lock(mu_);
-    outstanding_.erase(position);
+    auto it = outstanding_.find(position);
+    if (it == outstanding_.end()) return;
+    if (gauge_) gauge_->answered(it->second);
+    outstanding_.erase(it);
+  }
+  bool got(Position position) {
+    std::lock_guard lock(mu_);
+    return got_locked(position);
   }
 
   size_t delivered() const { return deliveries_.size(); }  // under wait()'s lock, or after
+  size_t delivered_count() {
+    std::lock_guard lock(mu_);
+    return deliveries_.size();
+  }
+  bool got_locked(Position position) const {  // under wait()'s lock
+    return std::any_of(deliveries_.begin(), deliveries_.end(), [&](const Delivery& d) { return d.position == position; });
+  }
   size_t outstanding() const { return outstanding_.size(); }
   std::vector<Delivery> deliveries() {
     std::lock_guard lock(mu_);
@@ -118,10 +173,11 @@ class RecordingSink final : public ConsumerSink {
 
  private:
   const size_t limit_;
+  StreamGauge* const gauge_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Delivery> deliveries_;
-  std::set<Position> outstanding_;
+  std::map<Position, std::string> outstanding_;  // position -> stream
   size_t max_outstanding_ = 0;
   bool ended_ = false;
 };
@@ -155,15 +211,17 @@ class EmitterPoolDelivery : public ::testing::Test {
   void TearDown() override {
     if (pool_) pool_->stop("", "test over");
   }
-  // Appends n events (one per append, over 3 streams); returns their positions.
-  std::vector<Position> append(int n) {
+  // Appends n events (one per append, over `streams` streams s-0, s-1, ...); returns their
+  // positions.
+  std::vector<Position> append(int n, int streams = 3) {
     std::vector<Position> out;
-    for (int i = 0; i < n; ++i) {
-      auto r = store_->append("s-" + std::to_string(i % 3), kExpectAny, testing::make_events(1));
-      EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-      if (r) out.push_back(r->position);
-    }
+    for (int i = 0; i < n; ++i) out.push_back(append_to("s-" + std::to_string(i % streams)));
     return out;
+  }
+  Position append_to(const std::string& stream) {
+    auto r = store_->append(stream, kExpectAny, testing::make_events(1));
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r ? r->position : 0;
   }
   uint64_t attach(RecordingSink& sink) {
     auto id = pool_->attach(&sink, static_cast<uint32_t>(sink.limit()));
@@ -181,7 +239,7 @@ class EmitterPoolDelivery : public ::testing::Test {
   }
 
   // Sinks live in the fixture: the pool ends its consumers when it stops, in TearDown.
-  RecordingSink& make_sink(size_t limit) { return sinks_.emplace_back(limit); }
+  RecordingSink& make_sink(size_t limit, StreamGauge* gauge = nullptr) { return sinks_.emplace_back(limit, gauge); }
 
   testing::TempDir dir_;
   std::unique_ptr<LocalStore> store_;
@@ -191,9 +249,15 @@ class EmitterPoolDelivery : public ::testing::Test {
 };
 
 // Type and tag selectors are served by their index: a selective subscription over a large
-// store reads only the events it delivers. Other selectors scan $all.
+// store reads only the events it delivers. Other selectors scan $all. (Ordering none: every
+// match goes out at once, without waiting for acks.)
 class EmitterPoolSelective : public EmitterPoolDelivery {
  protected:
+  static SubscriptionOptions unordered() {
+    SubscriptionOptions o;
+    o.ordering = DeliveryOrdering::kNone;
+    return o;
+  }
   // 2000 "Other" events, with 3 "Wanted" ones tagged "vip" among them; returns the wanted positions.
   std::vector<Position> fill() {
     std::vector<Position> wanted;
@@ -216,7 +280,7 @@ class EmitterPoolSelective : public EmitterPoolDelivery {
 };
 
 TEST_F(EmitterPoolSelective, EventTypeSelectorReadsTheTypeIndex) {
-  start(SubscriptionOptions{}, SubscriptionType::kEventType, "Wanted");
+  start(unordered(), SubscriptionType::kEventType, "Wanted");
   const auto wanted = fill();
   ASSERT_EQ(wanted.size(), 3u);
   RecordingSink& sink = make_sink(10);
@@ -226,7 +290,7 @@ TEST_F(EmitterPoolSelective, EventTypeSelectorReadsTheTypeIndex) {
 }
 
 TEST_F(EmitterPoolSelective, TagSelectorReadsTheTagIndex) {
-  start(SubscriptionOptions{}, SubscriptionType::kTags, "vip");
+  start(unordered(), SubscriptionType::kTags, "vip");
   const auto wanted = fill();
   RecordingSink& sink = make_sink(10);
   attach(sink);
@@ -235,7 +299,7 @@ TEST_F(EmitterPoolSelective, TagSelectorReadsTheTagIndex) {
 }
 
 TEST_F(EmitterPoolSelective, PatternSelectorScansAll) {
-  start(SubscriptionOptions{}, SubscriptionType::kEventPattern, "w-?");
+  start(unordered(), SubscriptionType::kEventPattern, "w-?");
   fill();
   RecordingSink& sink = make_sink(10000);
   attach(sink);
@@ -307,7 +371,7 @@ TEST_F(EmitterPoolDelivery, TimedOutDeliveriesGoToAConsumerThatAcks) {
 TEST_F(EmitterPoolDelivery, EachConsumerGetsAtMostItsInFlightLimit) {
   SubscriptionOptions o;  // message timeout 30 s: nothing is redelivered during the test
   start(o);
-  auto positions = append(60);
+  auto positions = append(60, 20);  // per-stream ordering: enough streams to fill both
   RecordingSink& small = make_sink(2);
   RecordingSink& large = make_sink(5);
   uint64_t small_id = attach(small);
@@ -376,13 +440,261 @@ TEST_F(EmitterPoolDelivery, WhatALeavingConsumerHeldGoesToTheOthers) {
   RecordingSink& staying = make_sink(10);
   uint64_t staying_id = attach(staying);
   pool_->detach(leaving_id);
-  ASSERT_TRUE(staying.wait([&] { return staying.delivered() == positions.size(); }));
+  // Acked as they come: a stream's next event waits for the one before it.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (staying.deliveries().size() < positions.size() && std::chrono::steady_clock::now() < deadline) {
+    staying.wait([&] { return staying.outstanding() > 0; });
+    pool_->ack(staying_id, staying.take_outstanding());
+  }
+  ASSERT_EQ(staying.deliveries().size(), positions.size());
   for (const auto& d : staying.deliveries()) {
     const bool was_held = std::find(held.begin(), held.end(), d.position) != held.end();
     EXPECT_EQ(d.attempt, was_held ? 2u : 1u) << "position " << d.position;
   }
-  pool_->ack(staying_id, staying.take_outstanding());
   EXPECT_TRUE(checkpoint_reaches(positions.back()));
+}
+
+// ---- Per-stream ordering (the default): a stream's next event waits while one is outstanding.
+
+class EmitterPoolOrdering : public EmitterPoolDelivery {
+ protected:
+  // The positions `sink` got, in delivery order.
+  static std::vector<Position> positions_of(RecordingSink& sink) {
+    std::vector<Position> out;
+    for (const auto& d : sink.deliveries()) out.push_back(d.position);
+    return out;
+  }
+  // Waits (at most 10 s) until the subscription has `n` parked events.
+  bool parked_becomes(size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      auto parked = store_->list_parked(key_);
+      if (parked.is_ok() && parked->size() == n) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+};
+
+TEST_F(EmitterPoolOrdering, ANackedEventHoldsItsStreamBackUntilTheRetryIsAcked) {
+  start(SubscriptionOptions{});
+  const Position v1 = append_to("S"), v2 = append_to("S"), t1 = append_to("T");
+  RecordingSink& sink = make_sink(10);
+  uint64_t id = attach(sink);
+  // T's event gets past S's second one: the emitter has looked at v2 and held it back.
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
+  EXPECT_EQ(positions_of(sink), (std::vector<Position>{v1, t1}));
+  sink.answer(v1);
+  pool_->nack(id, {v1}, NackAction::kRetry, "again");
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 3; }));
+  EXPECT_EQ(sink.deliveries()[2].position, v1) << "the retry, not v2";
+  EXPECT_EQ(sink.deliveries()[2].attempt, 2u);
+  // Other streams keep flowing meanwhile.
+  sink.answer(t1);
+  pool_->ack(id, {t1});
+  const Position t2 = append_to("T");
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 4; }));
+  EXPECT_EQ(sink.deliveries()[3].position, t2);
+  EXPECT_FALSE(sink.got(v2)) << "v2 went out while v1 was being retried";
+  // The retry is acked: now v2.
+  sink.answer(v1);
+  pool_->ack(id, {v1});
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 5; }));
+  EXPECT_EQ(sink.deliveries()[4].position, v2);
+  EXPECT_EQ(sink.deliveries()[4].attempt, 1u);
+  pool_->ack(id, sink.take_outstanding());
+  EXPECT_TRUE(checkpoint_reaches(t2));
+}
+
+TEST_F(EmitterPoolOrdering, ATimedOutEventHoldsItsStreamBackUntilTheRetryIsAcked) {
+  SubscriptionOptions o;
+  o.message_timeout_ms = 100;
+  o.max_retries = 50;  // the test acks long before any parking
+  start(o);
+  const Position v1 = append_to("S"), v2 = append_to("S"), t1 = append_to("T");
+  RecordingSink& sink = make_sink(10);
+  uint64_t id = attach(sink);
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
+  sink.answer(t1);
+  pool_->ack(id, {t1});
+  // v1 is left unanswered: it times out and comes back, as often as it takes, and v2 waits.
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 4; }));
+  for (const auto& d : sink.deliveries()) {
+    EXPECT_TRUE(d.position == v1 || d.position == t1) << "v2 went out while v1 was outstanding";
+  }
+  const size_t before_ack = sink.delivered_count();
+  sink.answer(v1);
+  pool_->ack(id, {v1});
+  ASSERT_TRUE(sink.wait([&] { return sink.got_locked(v2); }));
+  auto d = sink.deliveries();
+  size_t at = 0;
+  while (d[at].position != v2) ++at;
+  EXPECT_GE(at, before_ack) << "v2 was handed out before v1 was acked";
+  EXPECT_EQ(d[at].attempt, 1u);
+  sink.answer(v2);
+  pool_->ack(id, {v2});
+  EXPECT_TRUE(checkpoint_reaches(t1));
+}
+
+TEST_F(EmitterPoolOrdering, RoundRobinNeverHasTwoEventsOfOneStreamOutAtOnce) {
+  start(SubscriptionOptions{});
+  auto positions = append(90, 6);
+  StreamGauge gauge;
+  RecordingSink& a = make_sink(4, &gauge);
+  RecordingSink& b = make_sink(4, &gauge);
+  uint64_t a_id = attach(a);
+  uint64_t b_id = attach(b);
+  // Both consumers answer as they go, alternately, with a retry now and then.
+  std::set<Position> acked;
+  uint64_t turn = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (acked.size() < positions.size() && std::chrono::steady_clock::now() < deadline) {
+    bool any = false;
+    for (auto [sink, id] : {std::pair{&a, a_id}, std::pair{&b, b_id}}) {
+      for (Position p : sink->take_outstanding()) {
+        any = true;
+        if (++turn % 7 == 0) {
+          pool_->nack(id, {p}, NackAction::kRetry, "");
+        } else {
+          pool_->ack(id, {p});
+          acked.insert(p);
+        }
+      }
+    }
+    if (!any) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(acked.size(), positions.size());
+  EXPECT_EQ(gauge.most(), 1) << "two events of one stream were out at once";
+  EXPECT_FALSE(a.deliveries().empty());
+  EXPECT_FALSE(b.deliveries().empty());
+  // Over both consumers, each stream went out in version order: a retry repeats the version
+  // before, never one that was already passed.
+  auto versions = gauge.versions();
+  ASSERT_EQ(versions.size(), 6u);
+  for (const auto& [stream, vs] : versions) {
+    EXPECT_TRUE(std::is_sorted(vs.begin(), vs.end())) << stream;
+    EXPECT_EQ(std::set<int64_t>(vs.begin(), vs.end()).size(), 15u) << stream;
+  }
+  EXPECT_TRUE(checkpoint_reaches(positions.back()));
+}
+
+TEST_F(EmitterPoolOrdering, AStreamHeldBackDoesNotHoldBackTheOthers) {
+  start(SubscriptionOptions{});
+  const Position stuck = append_to("S");
+  std::vector<Position> held;
+  for (int i = 0; i < 5; ++i) held.push_back(append_to("S"));
+  auto others = append(30, 10);  // streams s-0 .. s-9
+  RecordingSink& sink = make_sink(100);
+  uint64_t id = attach(sink);
+  // Nobody answers `stuck`; everything else is acked as it comes.
+  std::set<Position> acked;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (acked.size() < others.size() && std::chrono::steady_clock::now() < deadline) {
+    sink.wait([&] { return sink.outstanding() > 1; });
+    for (Position p : sink.outstanding_positions()) {
+      if (p == stuck) continue;
+      sink.answer(p);
+      pool_->ack(id, {p});
+      acked.insert(p);
+    }
+  }
+  EXPECT_EQ(acked, std::set<Position>(others.begin(), others.end()));
+  for (Position p : held) EXPECT_FALSE(sink.got(p)) << p;
+  EXPECT_EQ(pool_->checkpoint(), stuck - 1) << "held-back events are outstanding";
+  // Held-back events take no in-flight slot: the one event out is `stuck`.
+  EXPECT_EQ(sink.outstanding_positions(), std::vector<Position>{stuck});
+}
+
+TEST_F(EmitterPoolOrdering, HeldBackEventsTakeNoInFlightSlot) {
+  start(SubscriptionOptions{});
+  const Position s1 = append_to("S");
+  append_to("S");
+  append_to("S");
+  const Position t1 = append_to("T");
+  RecordingSink& sink = make_sink(2);
+  attach(sink);
+  // A limit of 2: S's first event and T's; S's later ones, held back, do not fill the window.
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
+  EXPECT_EQ(sink.outstanding_positions(), (std::vector<Position>{s1, t1}));
+}
+
+TEST_F(EmitterPoolOrdering, ParkingReleasesTheStream) {
+  SubscriptionOptions o;
+  o.max_retries = 2;
+  start(o);
+  const Position v1 = append_to("S"), v2 = append_to("S"), v3 = append_to("S");
+  RecordingSink& sink = make_sink(10);
+  uint64_t id = attach(sink);
+  // v1 parked by the consumer: once parked (durably), v2 goes out.
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 1; }));
+  sink.answer(v1);
+  pool_->nack(id, {v1}, NackAction::kPark, "poison");
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
+  EXPECT_EQ(sink.deliveries()[1].position, v2);
+  auto parked = store_->list_parked(key_);
+  ASSERT_TRUE(parked.is_ok());
+  ASSERT_EQ(parked->size(), 1u) << "v2 went out before v1 was parked";
+  // v2 retried up to the limit: parked too, then v3.
+  for (uint32_t attempt = 1; attempt <= 2; ++attempt) {
+    ASSERT_TRUE(sink.wait([&] { return sink.outstanding() == 1; }));
+    EXPECT_EQ(sink.deliveries().back().position, v2);
+    EXPECT_EQ(sink.deliveries().back().attempt, attempt);
+    sink.answer(v2);
+    pool_->nack(id, {v2}, NackAction::kRetry, "");
+  }
+  ASSERT_TRUE(sink.wait([&] { return sink.got_locked(v3); }));
+  EXPECT_EQ(store_->list_parked(key_)->size(), 2u);
+  pool_->ack(id, {v3});
+  EXPECT_TRUE(checkpoint_reaches(v3));
+}
+
+TEST_F(EmitterPoolOrdering, AReplayedEventWaitsForItsStreamAndHoldsBackLaterOnes) {
+  start(SubscriptionOptions{});
+  const Position v1 = append_to("S"), v2 = append_to("S");
+  RecordingSink& sink = make_sink(10);
+  uint64_t id = attach(sink);
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 1; }));
+  sink.answer(v1);
+  pool_->nack(id, {v1}, NackAction::kPark, "later");
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));  // v2, in flight
+  auto replayed = pool_->replay_parked({v1});
+  ASSERT_TRUE(replayed.is_ok());
+  EXPECT_EQ(*replayed, 1u);
+  const Position v3 = append_to("S");
+  const Position t1 = append_to("T");
+  ASSERT_TRUE(sink.wait([&] { return sink.got_locked(t1); }));
+  EXPECT_EQ(sink.delivered_count(), 3u) << "the replay went out while v2 was outstanding";
+  // v2 acked: the replayed v1 (out of order by nature), and v3 only after it.
+  sink.answer(v2);
+  pool_->ack(id, {v2});
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 4; }));
+  EXPECT_EQ(sink.deliveries()[3].position, v1);
+  EXPECT_FALSE(sink.got(v3));
+  sink.answer(v1);
+  pool_->ack(id, {v1});
+  ASSERT_TRUE(sink.wait([&] { return sink.got_locked(v3); }));
+  pool_->ack(id, sink.take_outstanding());
+  EXPECT_TRUE(checkpoint_reaches(t1));
+  EXPECT_TRUE(parked_becomes(0)) << "unparked once handled";
+}
+
+TEST_F(EmitterPoolOrdering, OrderingNoneKeepsDeliveringPastARetry) {
+  SubscriptionOptions o;
+  o.ordering = DeliveryOrdering::kNone;
+  start(o);
+  const Position v1 = append_to("S"), v2 = append_to("S");
+  StreamGauge gauge;
+  RecordingSink& sink = make_sink(10, &gauge);
+  uint64_t id = attach(sink);
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
+  EXPECT_EQ(positions_of(sink), (std::vector<Position>{v1, v2})) << "both at once";
+  EXPECT_EQ(gauge.most(), 2);
+  sink.answer(v1);
+  pool_->nack(id, {v1}, NackAction::kRetry, "");
+  ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 3; }));
+  EXPECT_EQ(sink.deliveries()[2].position, v1) << "the retry goes out after v2";
+  pool_->ack(id, sink.take_outstanding());
+  EXPECT_TRUE(checkpoint_reaches(v2));
 }
 
 }  // namespace

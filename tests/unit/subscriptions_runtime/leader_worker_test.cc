@@ -95,11 +95,12 @@ TEST(LeaderWorker, LagInSecondsIsTheAgeOfTheOldestEventAfterTheCheckpoint) {
   n.name = "lagging";
   auto sub = store.create_subscription(n);
   ASSERT_TRUE(sub.is_ok()) << sub.status().to_string();
-  // Two events at t0, three at t0 + 3 s; then 10 s pass.
+  // Two events at t0, three at t0 + 3 s; then 10 s pass. One stream each: all five go out at
+  // once (per-stream ordering) and can be acked out of order.
   std::vector<Position> positions;
   for (int i = 0; i < 5; ++i) {
     if (i == 2) clock->advance_us(3 * kSecondUs);
-    auto r = store.append("s", kExpectAny, testing::make_events(1));
+    auto r = store.append("s-" + std::to_string(i), kExpectAny, testing::make_events(1));
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
     positions.push_back(r->position);
   }
