@@ -227,13 +227,19 @@ void EmitterPool::handled_locked(Position position, bool acked) {
   erase_locked(it);
 }
 
-void EmitterPool::ack(uint64_t, const std::vector<Position>& positions) {
+bool EmitterPool::answer_counts_locked(const Pending& p, uint64_t consumer) const {
+  if (p.state == State::kParking) return false;
+  return !per_stream() || p.state != State::kInFlight || p.consumer == consumer;
+}
+
+void EmitterPool::ack(uint64_t consumer, const std::vector<Position>& positions) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // An ack from any consumer counts: after a timeout the first delivery may still be acked.
+    // An ack from any consumer counts: after a timeout the first delivery may still be acked
+    // (with per-stream ordering, only until the event is in flight again).
     for (Position pos : positions) {
       auto it = pending_.find(pos);
-      if (it == pending_.end() || it->second.state == State::kParking) continue;
+      if (it == pending_.end() || !answer_counts_locked(it->second, consumer)) continue;
       handled_locked(pos, true);
     }
     ++generation_;
@@ -250,13 +256,13 @@ void EmitterPool::retry_or_park_locked(Pending& p, const std::string& reason) {
   }
 }
 
-void EmitterPool::nack(uint64_t, const std::vector<Position>& positions, NackAction action,
+void EmitterPool::nack(uint64_t consumer, const std::vector<Position>& positions, NackAction action,
                        const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (Position pos : positions) {
       auto it = pending_.find(pos);
-      if (it == pending_.end() || it->second.state == State::kParking) continue;
+      if (it == pending_.end() || !answer_counts_locked(it->second, consumer)) continue;
       Pending& p = it->second;
       switch (action) {
         case NackAction::kSkip:

@@ -158,6 +158,12 @@ class EmitterPool : public std::enable_shared_from_this<EmitterPool> {
   // next held one of the stream becomes waiting.
   void release_stream_locked(const Pending& p);
   bool per_stream() const { return subscription_.options.ordering == DeliveryOrdering::kPerStream; }
+  // Whether `consumer`'s ack or nack of `p` counts: never while `p` is being parked. With
+  // per-stream ordering, not while `p` is in flight to another consumer (the answering one's
+  // delivery timed out and went out again): acting on it would release the stream, or hand the
+  // event out once more, while that consumer still works on it. Its answer, or its timeout,
+  // decides.
+  bool answer_counts_locked(const Pending& p, uint64_t consumer) const;
   bool any_consumer_has_room_locked() const;
   Consumer* consumer_locked(uint64_t id);
 

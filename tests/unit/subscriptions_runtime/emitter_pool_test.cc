@@ -230,10 +230,15 @@ class EmitterPoolDelivery : public ::testing::Test {
   }
   // Waits (at most 10 s) until the pool's checkpoint reaches `position`.
   bool checkpoint_reaches(Position position) {
+    return eventually([&] { return pool_->checkpoint() >= position; });
+  }
+  // Waits (at most 10 s) until `pred()` holds.
+  template <typename Pred>
+  static bool eventually(Pred pred) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (pool_->checkpoint() < position) {
+    while (!pred()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return true;
   }
@@ -466,13 +471,10 @@ class EmitterPoolOrdering : public EmitterPoolDelivery {
   }
   // Waits (at most 10 s) until the subscription has `n` parked events.
   bool parked_becomes(size_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
+    return eventually([&] {
       auto parked = store_->list_parked(key_);
-      if (parked.is_ok() && parked->size() == n) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+      return parked.is_ok() && parked->size() == n;
+    });
   }
 };
 
@@ -534,6 +536,30 @@ TEST_F(EmitterPoolOrdering, ATimedOutEventHoldsItsStreamBackUntilTheRetryIsAcked
   sink.answer(v2);
   pool_->ack(id, {v2});
   EXPECT_TRUE(checkpoint_reaches(t1));
+}
+
+// A's delivery of v1 timed out and v1 went to B: A's late ack must not release the stream
+// while B still works on v1 (v2 would then run beside it).
+TEST_F(EmitterPoolOrdering, ALateAckFromAnEarlierDeliveryDoesNotReleaseTheStream) {
+  SubscriptionOptions o;
+  o.message_timeout_ms = 500;
+  o.max_retries = 50;
+  start(o);
+  const Position v1 = append_to("S"), v2 = append_to("S");
+  RecordingSink& a = make_sink(10);
+  RecordingSink& b = make_sink(10);
+  uint64_t a_id = attach(a);
+  uint64_t b_id = attach(b);
+  ASSERT_TRUE(b.wait([&] { return b.got_locked(v1); })) << "the retry goes to the next consumer in turn";
+  ASSERT_TRUE(a.got(v1));
+  a.answer(v1);
+  pool_->ack(a_id, {v1});  // late
+  const Position t1 = append_to("T");
+  ASSERT_TRUE(eventually([&] { return a.got(t1) || b.got(t1); }));
+  EXPECT_FALSE(a.got(v2) || b.got(v2)) << "v2 went out while B was still working on v1";
+  b.answer(v1);
+  pool_->ack(b_id, {v1});
+  EXPECT_TRUE(eventually([&] { return a.got(v2) || b.got(v2); }));
 }
 
 TEST_F(EmitterPoolOrdering, RoundRobinNeverHasTwoEventsOfOneStreamOutAtOnce) {
