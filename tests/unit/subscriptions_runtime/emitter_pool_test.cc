@@ -451,6 +451,7 @@ TEST_F(EmitterPoolDelivery, WhatALeavingConsumerHeldGoesToTheOthers) {
     staying.wait([&] { return staying.outstanding() > 0; });
     pool_->ack(staying_id, staying.take_outstanding());
   }
+  pool_->ack(staying_id, staying.take_outstanding());  // the last ones delivered
   ASSERT_EQ(staying.deliveries().size(), positions.size());
   for (const auto& d : staying.deliveries()) {
     const bool was_held = std::find(held.begin(), held.end(), d.position) != held.end();
@@ -463,6 +464,16 @@ TEST_F(EmitterPoolDelivery, WhatALeavingConsumerHeldGoesToTheOthers) {
 
 class EmitterPoolOrdering : public EmitterPoolDelivery {
  protected:
+  // A consumer answers: its sink forgets the event first, so the sink never counts fewer
+  // outstanding events than the pool does.
+  void ack(RecordingSink& sink, uint64_t consumer, Position position) {
+    sink.answer(position);
+    pool_->ack(consumer, {position});
+  }
+  void nack(RecordingSink& sink, uint64_t consumer, Position position, NackAction action) {
+    sink.answer(position);
+    pool_->nack(consumer, {position}, action, "");
+  }
   // The positions `sink` got, in delivery order.
   static std::vector<Position> positions_of(RecordingSink& sink) {
     std::vector<Position> out;
@@ -486,21 +497,18 @@ TEST_F(EmitterPoolOrdering, ANackedEventHoldsItsStreamBackUntilTheRetryIsAcked) 
   // T's event gets past S's second one: the emitter has looked at v2 and held it back.
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
   EXPECT_EQ(positions_of(sink), (std::vector<Position>{v1, t1}));
-  sink.answer(v1);
-  pool_->nack(id, {v1}, NackAction::kRetry, "again");
+  nack(sink, id, v1, NackAction::kRetry);
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 3; }));
   EXPECT_EQ(sink.deliveries()[2].position, v1) << "the retry, not v2";
   EXPECT_EQ(sink.deliveries()[2].attempt, 2u);
   // Other streams keep flowing meanwhile.
-  sink.answer(t1);
-  pool_->ack(id, {t1});
+  ack(sink, id, t1);
   const Position t2 = append_to("T");
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 4; }));
   EXPECT_EQ(sink.deliveries()[3].position, t2);
   EXPECT_FALSE(sink.got(v2)) << "v2 went out while v1 was being retried";
   // The retry is acked: now v2.
-  sink.answer(v1);
-  pool_->ack(id, {v1});
+  ack(sink, id, v1);
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 5; }));
   EXPECT_EQ(sink.deliveries()[4].position, v2);
   EXPECT_EQ(sink.deliveries()[4].attempt, 1u);
@@ -517,24 +525,21 @@ TEST_F(EmitterPoolOrdering, ATimedOutEventHoldsItsStreamBackUntilTheRetryIsAcked
   RecordingSink& sink = make_sink(10);
   uint64_t id = attach(sink);
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
-  sink.answer(t1);
-  pool_->ack(id, {t1});
+  ack(sink, id, t1);
   // v1 is left unanswered: it times out and comes back, as often as it takes, and v2 waits.
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 4; }));
   for (const auto& d : sink.deliveries()) {
     EXPECT_TRUE(d.position == v1 || d.position == t1) << "v2 went out while v1 was outstanding";
   }
   const size_t before_ack = sink.delivered_count();
-  sink.answer(v1);
-  pool_->ack(id, {v1});
+  ack(sink, id, v1);
   ASSERT_TRUE(sink.wait([&] { return sink.got_locked(v2); }));
   auto d = sink.deliveries();
   size_t at = 0;
   while (d[at].position != v2) ++at;
   EXPECT_GE(at, before_ack) << "v2 was handed out before v1 was acked";
   EXPECT_EQ(d[at].attempt, 1u);
-  sink.answer(v2);
-  pool_->ack(id, {v2});
+  ack(sink, id, v2);
   EXPECT_TRUE(checkpoint_reaches(t1));
 }
 
@@ -552,13 +557,11 @@ TEST_F(EmitterPoolOrdering, ALateAckFromAnEarlierDeliveryDoesNotReleaseTheStream
   uint64_t b_id = attach(b);
   ASSERT_TRUE(b.wait([&] { return b.got_locked(v1); })) << "the retry goes to the next consumer in turn";
   ASSERT_TRUE(a.got(v1));
-  a.answer(v1);
-  pool_->ack(a_id, {v1});  // late
+  ack(a, a_id, v1);  // late
   const Position t1 = append_to("T");
   ASSERT_TRUE(eventually([&] { return a.got(t1) || b.got(t1); }));
   EXPECT_FALSE(a.got(v2) || b.got(v2)) << "v2 went out while B was still working on v1";
-  b.answer(v1);
-  pool_->ack(b_id, {v1});
+  ack(b, b_id, v1);
   EXPECT_TRUE(eventually([&] { return a.got(v2) || b.got(v2); }));
 }
 
@@ -619,8 +622,7 @@ TEST_F(EmitterPoolOrdering, AStreamHeldBackDoesNotHoldBackTheOthers) {
     sink.wait([&] { return sink.outstanding() > 1; });
     for (Position p : sink.outstanding_positions()) {
       if (p == stuck) continue;
-      sink.answer(p);
-      pool_->ack(id, {p});
+      ack(sink, id, p);
       acked.insert(p);
     }
   }
@@ -653,8 +655,7 @@ TEST_F(EmitterPoolOrdering, ParkingReleasesTheStream) {
   uint64_t id = attach(sink);
   // v1 parked by the consumer: once parked (durably), v2 goes out.
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 1; }));
-  sink.answer(v1);
-  pool_->nack(id, {v1}, NackAction::kPark, "poison");
+  nack(sink, id, v1, NackAction::kPark);
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
   EXPECT_EQ(sink.deliveries()[1].position, v2);
   auto parked = store_->list_parked(key_);
@@ -665,8 +666,7 @@ TEST_F(EmitterPoolOrdering, ParkingReleasesTheStream) {
     ASSERT_TRUE(sink.wait([&] { return sink.outstanding() == 1; }));
     EXPECT_EQ(sink.deliveries().back().position, v2);
     EXPECT_EQ(sink.deliveries().back().attempt, attempt);
-    sink.answer(v2);
-    pool_->nack(id, {v2}, NackAction::kRetry, "");
+    nack(sink, id, v2, NackAction::kRetry);
   }
   ASSERT_TRUE(sink.wait([&] { return sink.got_locked(v3); }));
   EXPECT_EQ(store_->list_parked(key_)->size(), 2u);
@@ -680,8 +680,7 @@ TEST_F(EmitterPoolOrdering, AReplayedEventWaitsForItsStreamAndHoldsBackLaterOnes
   RecordingSink& sink = make_sink(10);
   uint64_t id = attach(sink);
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 1; }));
-  sink.answer(v1);
-  pool_->nack(id, {v1}, NackAction::kPark, "later");
+  nack(sink, id, v1, NackAction::kPark);
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));  // v2, in flight
   auto replayed = pool_->replay_parked({v1});
   ASSERT_TRUE(replayed.is_ok());
@@ -691,13 +690,11 @@ TEST_F(EmitterPoolOrdering, AReplayedEventWaitsForItsStreamAndHoldsBackLaterOnes
   ASSERT_TRUE(sink.wait([&] { return sink.got_locked(t1); }));
   EXPECT_EQ(sink.delivered_count(), 3u) << "the replay went out while v2 was outstanding";
   // v2 acked: the replayed v1 (out of order by nature), and v3 only after it.
-  sink.answer(v2);
-  pool_->ack(id, {v2});
+  ack(sink, id, v2);
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 4; }));
   EXPECT_EQ(sink.deliveries()[3].position, v1);
   EXPECT_FALSE(sink.got(v3));
-  sink.answer(v1);
-  pool_->ack(id, {v1});
+  ack(sink, id, v1);
   ASSERT_TRUE(sink.wait([&] { return sink.got_locked(v3); }));
   pool_->ack(id, sink.take_outstanding());
   EXPECT_TRUE(checkpoint_reaches(t1));
@@ -715,8 +712,7 @@ TEST_F(EmitterPoolOrdering, OrderingNoneKeepsDeliveringPastARetry) {
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 2; }));
   EXPECT_EQ(positions_of(sink), (std::vector<Position>{v1, v2})) << "both at once";
   EXPECT_EQ(gauge.most(), 2);
-  sink.answer(v1);
-  pool_->nack(id, {v1}, NackAction::kRetry, "");
+  nack(sink, id, v1, NackAction::kRetry);
   ASSERT_TRUE(sink.wait([&] { return sink.delivered() >= 3; }));
   EXPECT_EQ(sink.deliveries()[2].position, v1) << "the retry goes out after v2";
   pool_->ack(id, sink.take_outstanding());
