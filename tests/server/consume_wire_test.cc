@@ -10,7 +10,8 @@ namespace {
 
 class ConsumeWireTest : public SharedServerTest {
  protected:
-  // A subscription to a fresh stream holding `events` events.
+  // A subscription to a fresh stream holding `events` events. Ordering none: with per-stream
+  // ordering one stream's events go out one at a time, leaving nothing to pack.
   std::string subscription_with_events(const std::string& base, int events) {
     const std::string stream = unique_name(base);
     NewSubscription n;
@@ -18,6 +19,7 @@ class ConsumeWireTest : public SharedServerTest {
     n.selector = stream;
     n.name = stream + "-sub";
     n.start_from = client().stats().last_position;
+    n.options.ordering = DeliveryOrdering::kNone;
     EXPECT_TRUE(client().create_subscription(n).is_ok());
     std::vector<NewEvent> batch;
     for (int i = 0; i < events; ++i) batch.push_back(make_event("E", "{}"));
