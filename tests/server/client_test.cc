@@ -381,7 +381,10 @@ TEST(StreamedReadEndTest, ReadsStoppedEarlyAndSlowReadersLeaveNoCallRunning) {
   Client& client = **c;
   std::vector<NewEvent> batch;
   for (int i = 0; i < 1000; ++i) batch.push_back(make_event("Bulk", std::string(R"({"pad":")") + std::string(200, 'x') + "\"}"));
-  for (int b = 0; b < 6; ++b) RECKON_ASSERT_OK(client.append("bulk-" + std::to_string(b), kExpectAny, batch).status());
+  for (int b = 0; b < 6; ++b) {
+    auto appended = client.append("bulk-" + std::to_string(b), kExpectAny, batch);
+    ASSERT_TRUE(appended.is_ok()) << appended.status().to_string();
+  }
 
   ReadAllOptions o;
   o.max_count = 0;
