@@ -715,6 +715,7 @@ TEST_F(CliTest, BenchConsumeMeasuresLiveDeliveryAndRemovesItsSubscription) {
   ExpectDeliveryResult(b);
   EXPECT_EQ(b.at("mode"), "consume");
   EXPECT_EQ(b.at("consumers"), 2);
+  EXPECT_EQ(b.at("ordering"), "per-stream") << "the subscriptions' default";
   EXPECT_EQ(b.at("missing"), 0);
   EXPECT_GT(b.at("events").get<uint64_t>(), 50u);
   EXPECT_GE(b.at("delivered").get<uint64_t>(), b.at("events").get<uint64_t>());
@@ -728,13 +729,14 @@ TEST_F(CliTest, BenchConsumeMeasuresLiveDeliveryAndRemovesItsSubscription) {
 
 TEST_F(CliTest, BenchConsumeWithPrefillDrainsTheBacklog) {
   auto r =
-      Cli({"bench", "consume", "--prefill", "2000", "--consumers", "2", "--max-in-flight", "50"});
+      Cli({"bench", "consume", "--prefill", "2000", "--consumers", "2", "--max-in-flight", "50", "--ordering", "none"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 1u) << describe(r);
   const json& b = lines[0];
   ExpectDeliveryResult(b);
   EXPECT_EQ(b.at("mode"), "consume-backlog");
+  EXPECT_EQ(b.at("ordering"), "none");
   EXPECT_EQ(b.at("events"), 2000) << "each prefilled event delivered (and acked) once";
   EXPECT_EQ(b.at("missing"), 0);
   EXPECT_EQ(b.at("max_in_flight"), 50);

@@ -49,6 +49,7 @@ struct DeliveryArgs {
   uint32_t max_in_flight = 0;  // per consumer; 0 = the subscription's default
   uint32_t pool_size = 1;
   std::string strategy = "round-robin";
+  std::string ordering = "per-stream";
 };
 
 // What one subscriber or consumer received. Written by its own thread only; the counters are
@@ -385,6 +386,9 @@ Result<Subscription> create_bench_subscription(Client& client, const DeliveryArg
   n.pool_size = a.pool_size;
   n.start_from = kEndPosition;
   n.options.strategy = st;
+  std::string ordering = a.ordering;
+  std::replace(ordering.begin(), ordering.end(), '-', '_');
+  RECKON_ASSIGN_OR_RETURN(n.options.ordering, parse_delivery_ordering(ordering));
   if (a.max_in_flight > 0) n.options.max_in_flight = a.max_in_flight;
   return client.create_subscription(n);
 }
@@ -449,6 +453,7 @@ Json consume_fields(Json j, const DeliveryArgs& a, const ConsumerGroup& group) {
   j["max_in_flight"] = a.max_in_flight;
   j["pool_size"] = a.pool_size;
   j["strategy"] = a.strategy;
+  j["ordering"] = a.ordering;
   j["redelivered"] = group.redeliveries();
   Json per = Json::array();
   for (const auto& r : group.receivers()) per.push_back(r->count.load());
@@ -615,6 +620,9 @@ void add_bench_delivery_commands(CLI::App& bench, Runner* selected) {
       ->capture_default_str();
   sub->add_option("--strategy", cs->strategy, "round-robin|single|pinned")
       ->check(CLI::IsMember({"round-robin", "single", "pinned"}))
+      ->capture_default_str();
+  sub->add_option("--ordering", cs->ordering, "per-stream (a stream's next event waits for its previous one) | none")
+      ->check(CLI::IsMember({"per-stream", "none"}))
       ->capture_default_str();
   sub->callback([cs, selected] { *selected = [cs](Session& s) { return run_consume(s, *cs); }; });
 }
