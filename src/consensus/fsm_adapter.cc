@@ -17,13 +17,24 @@ constexpr size_t kSnapshotHeader = 3;
 
 FsmAdapter::FsmAdapter(ReplicatedStateMachine& machine) : machine_(machine) {
   std::memset(&fsm_, 0, sizeof fsm_);
-  // Version 1: libraft owns (and raft_free()s) the snapshot buffers we return. Versions 2/3
-  // add finalize and async snapshots, which a small logical snapshot does not need.
+  // Version 1 (synchronous snapshots; libraft owns and raft_free()s the buffers we return)
+  // until attach() sees an I/O that runs work off the loop.
   fsm_.version = 1;
   fsm_.data = this;
   fsm_.apply = &FsmAdapter::apply_cb;
   fsm_.snapshot = &FsmAdapter::snapshot_cb;
   fsm_.restore = &FsmAdapter::restore_cb;
+}
+
+void FsmAdapter::attach(struct raft* r) { raft_ = r; }
+
+void FsmAdapter::make_snapshots_durable_off_the_loop() {
+  // Version 3: snapshot_cb captures the point on the loop, snapshot_async_cb makes it durable on
+  // the I/O's worker thread, and libraft writes the snapshot and truncates its log only after
+  // that; snapshot_finalize_cb then frees the buffers (they are ours in versions 2 and 3).
+  fsm_.version = 3;
+  fsm_.snapshot_async = &FsmAdapter::snapshot_async_cb;
+  fsm_.snapshot_finalize = &FsmAdapter::snapshot_finalize_cb;
 }
 
 void FsmAdapter::commit_if_needed() {
@@ -102,6 +113,9 @@ int FsmAdapter::snapshot_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], un
   self->commit_if_needed();
   auto state = self->machine_.snapshot_state();
   if (!state.is_ok()) return RAFT_IOERR;  // libraft keeps its log and tries again later
+  if (self->fsm_.snapshot_async == nullptr && !self->machine_.make_snapshot_durable().is_ok()) {
+    return RAFT_IOERR;
+  }
   const std::string bytes = wrap_snapshot(*state);
 
   auto* array = static_cast<struct raft_buffer*>(raft_malloc(sizeof(struct raft_buffer)));
@@ -116,6 +130,21 @@ int FsmAdapter::snapshot_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], un
   *bufs = array;
   *n_bufs = 1;
   self->snapshots_taken_++;
+  return 0;
+}
+
+int FsmAdapter::snapshot_async_cb(struct raft_fsm* fsm, struct raft_buffer**, unsigned*) {
+  auto* self = static_cast<FsmAdapter*>(fsm->data);
+  // An error makes libraft drop this snapshot (keeping its log); finalize still runs.
+  return self->machine_.make_snapshot_durable().is_ok() ? 0 : RAFT_IOERR;
+}
+
+int FsmAdapter::snapshot_finalize_cb(struct raft_fsm*, struct raft_buffer* bufs[], unsigned* n_bufs) {
+  if (*bufs == nullptr) return 0;
+  for (unsigned i = 0; i < *n_bufs; ++i) raft_free((*bufs)[i].base);
+  raft_free(*bufs);
+  *bufs = nullptr;
+  *n_bufs = 0;
   return 0;
 }
 

@@ -13,9 +13,12 @@
 //  - a result hand-off: the value returned by apply() is passed to the raft_apply callback
 //    (which libraft fires synchronously right after the FSM apply) without heap allocation for
 //    entries nobody waits for (followers);
-//  - logical snapshots in a small versioned envelope (docs/CONSENSUS.md, "Snapshot format").
+//  - logical snapshots in a small versioned envelope (docs/CONSENSUS.md, "Snapshot format"),
+//    made durable off the loop when the Raft I/O runs work on a pool (RaftNode's libuv I/O): a
+//    WAL sync that can take tens of milliseconds then no longer stalls appends and heartbeats.
 //
-// Thread-safety: loop thread only (the thread driving the raft instance).
+// Thread-safety: loop thread only (the thread driving the raft instance), except
+// snapshot_async_cb, which libraft runs on its I/O's worker thread.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +44,11 @@ class FsmAdapter {
   }
 
   // Must be called after raft_init() and before raft_start(): entry indexes come from `r`.
-  void attach(struct raft* r) { raft_ = r; }
+  void attach(struct raft* r);
+  // Before raft_start(), for an I/O whose async_work runs work on a pool (libuv's): snapshots
+  // are then made durable there (ReplicatedStateMachine::make_snapshot_durable) instead of on
+  // the loop. Without it (the simulations' fixture I/O) they are made durable synchronously.
+  void make_snapshots_durable_off_the_loop();
 
   ReplicatedStateMachine& machine() { return machine_; }
   const ReplicatedStateMachine& machine() const { return machine_; }
@@ -73,6 +80,8 @@ class FsmAdapter {
 
   static int apply_cb(struct raft_fsm* fsm, const struct raft_buffer* buf, void** result);
   static int snapshot_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], unsigned* n_bufs);
+  static int snapshot_async_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], unsigned* n_bufs);
+  static int snapshot_finalize_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], unsigned* n_bufs);
   static int restore_cb(struct raft_fsm* fsm, struct raft_buffer* buf);
 
   ReplicatedStateMachine& machine_;

@@ -28,7 +28,8 @@ struct raft_io* GuardedIo::wrap(struct raft_io* inner) {
   outer_.snapshot_get = &GuardedIo::snapshot_get;
   outer_.time = &GuardedIo::time;
   outer_.random = &GuardedIo::random;
-  outer_.async_work = inner->version >= 2 ? &GuardedIo::async_work : nullptr;
+  // libraft 0.15's raft_uv_init() fills async_work while still declaring version 1.
+  outer_.async_work = inner->async_work != nullptr ? &GuardedIo::async_work : nullptr;
   return &outer_;
 }
 

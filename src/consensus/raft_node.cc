@@ -347,6 +347,7 @@ struct RaftNode::Loop {
     raft_ready = true;
     raft.data = this;
     core.attach(&raft);
+    core.fsm().make_snapshots_durable_off_the_loop();  // libuv's async_work: its thread pool
     core.fsm().machine().set_offload(&offload);  // closed() takes it back
 
     raft_set_election_timeout(&raft, static_cast<unsigned>(o.election_timeout.count()));

@@ -71,9 +71,16 @@ class ReplicatedStateMachine {
   // written, not necessarily synced). Default: apply() already wrote them.
   virtual void commit_applied() {}
 
-  // Logical snapshot: applied index, high-water marks, digest. Must be durable on return. An
-  // error (e.g. the state cannot be made durable) skips this snapshot: the log is kept.
+  // Logical snapshot: applied index, high-water marks, digest. An error skips this snapshot:
+  // the log is kept.
   virtual Result<std::string> snapshot_state() = 0;
+
+  // Makes the state the last snapshot_state() described durable; Raft lets its log go behind
+  // the snapshot only after this succeeded (an error skips the snapshot). Runs on a worker
+  // thread when the Raft I/O can run work off the loop — the loop keeps applying meanwhile, so
+  // it must be safe against apply()/commit_applied() — else on the loop right after
+  // snapshot_state(). Default: snapshot_state() already made it durable.
+  virtual Status make_snapshot_durable() { return Status::ok(); }
 
   // Brings the state machine to (at least) the point described by a snapshot_state() result.
   virtual Status restore_state(std::string_view state) = 0;

@@ -30,7 +30,7 @@ struct StoreConfig {
   std::string raft_dir;  // the Raft log; empty = DATA_DIR/raft
   int64_t election_timeout_ms = 250;   // randomized in [1x, 2x); docs/CLUSTER.md
   int64_t heartbeat_timeout_ms = 50;
-  uint64_t snapshot_threshold = 8192;
+  uint64_t snapshot_threshold = 65536;
   uint64_t snapshot_trailing = 65536;
   bool pipelined_writes = false;  // ReplicationOptions::pipelined_writes
   std::string discovery_dns;  // cluster: a DNS name whose A/AAAA records are the members

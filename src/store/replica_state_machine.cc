@@ -215,10 +215,8 @@ void ReplicaStateMachine::conclude(Turn& turn, Status written) {
 Result<std::string> ReplicaStateMachine::snapshot_state() {
   // libraft keeps its log and tries again at the next threshold.
   if (catching_up_) return Status::unavailable("a bulk catch-up is running");
-  drain();  // the snapshot describes written state
+  drain();  // the snapshot describes written state (make_snapshot_durable() syncs it)
   if (Status f = failed_status(); !f.is_ok()) return f;
-  // Raft truncates its log behind this point once we return: what it covers must be on disk.
-  RECKON_RETURN_IF_ERROR(machine_.sync());
   SnapshotPoint p;
   const storage::SystemState& st = machine_.committed();
   p.applied_index = st.applied_index;
@@ -227,6 +225,10 @@ Result<std::string> ReplicaStateMachine::snapshot_state() {
   p.members = machine_.members();
   return encode_snapshot_point(p);
 }
+
+// Raft truncates its log behind the snapshot once this returns: what the snapshot covers was
+// written before snapshot_state() returned, and a WAL sync covers every write made before it.
+Status ReplicaStateMachine::make_snapshot_durable() { return machine_.sync(); }
 
 Status ReplicaStateMachine::restore_state(std::string_view bytes) {
   RECKON_ASSIGN_OR_RETURN(SnapshotPoint target, decode_snapshot_point(bytes));

@@ -75,6 +75,7 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   uint64_t applied_index() const override;
   void commit_applied() override;
   Result<std::string> snapshot_state() override;
+  Status make_snapshot_durable() override;  // thread-safe: a RocksDB WAL sync
   Status restore_state(std::string_view state) override;
   void set_offload(consensus::LoopOffload* offload) override { offload_ = offload; }
   // With an offload: write turns in the background (pipelining). The catch-up uses the offload

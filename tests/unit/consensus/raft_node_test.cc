@@ -417,6 +417,64 @@ TEST(RaftNode, RestartFromALocalSnapshotVerifiesTheStateMachineAndSkipsTheTraili
   expect_healthy(c);
 }
 
+// Making a snapshot durable (a RocksDB WAL sync in reckond: up to tens of milliseconds) runs on
+// libuv's pool, not the Raft loop: commands keep committing while it is held, and libraft takes
+// the snapshot (letting its log go) only after it returns.
+TEST(RaftNode, SnapshotsAreMadeDurableOffTheLoopWhileCommandsKeepCommitting) {
+  LocalCluster c(1);
+  c.snapshot_threshold = 16;
+  c.snapshot_trailing = 4;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, released = false;
+  std::thread::id durable_thread;
+  c.machine(0).on_make_snapshot_durable = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!entered) {
+      entered = true;
+      durable_thread = std::this_thread::get_id();
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+    }
+    return Status::ok();
+  };
+  c.start_all(1);
+  ASSERT_EQ(c.stable_leader(), 0);
+  int k = 0;
+  for (; k < 40; k++) {
+    ASSERT_TRUE(submit_and_wait(c.node(0), "s" + std::to_string(k)).is_ok());
+    std::lock_guard<std::mutex> lock(mu);
+    if (entered) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_TRUE(entered) << "no snapshot was taken";
+  }
+  // The first snapshot is held on the pool: the loop still commits and applies.
+  for (int more = 0; more < 10; more++) {
+    auto r = submit_and_wait(c.node(0), "during-" + std::to_string(more));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_FALSE(released);
+    EXPECT_NE(durable_thread, c.machine(0).snapshot_thread()) << "made durable on the loop thread";
+    released = true;
+    cv.notify_all();
+  }
+  for (int more = 0; more < 20; more++) {
+    ASSERT_TRUE(submit_and_wait(c.node(0), "after-" + std::to_string(more)).is_ok());
+  }
+  EXPECT_GT(c.machine(0).snapshots(), 1u);
+  c.stop(0);
+  // The snapshots taken that way restart like any other.
+  c.start(0);
+  ASSERT_EQ(c.stable_leader(), 0);
+  ASSERT_TRUE(wait_status([&](RaftNode::Done d) { c.node(0).barrier(std::move(d)); }).is_ok());
+  EXPECT_EQ(c.machine(0).restores(), 1u);
+  expect_healthy(c);
+}
+
 TEST(RaftNode, LaggingNodeCatchesUpThroughALogicalSnapshot) {
   LocalCluster c(3);
   c.snapshot_threshold = 32;

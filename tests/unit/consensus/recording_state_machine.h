@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -162,9 +163,17 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   }
   uint64_t background_writes() const { return locked(background_writes_); }
 
+  // Called (outside the machine's lock) where the state would be made durable; tests use it to
+  // see on which thread that runs and to hold it.
+  std::function<Status()> on_make_snapshot_durable;
+  Status make_snapshot_durable() override {
+    return on_make_snapshot_durable ? on_make_snapshot_durable() : Status::ok();
+  }
+
   Result<std::string> snapshot_state() override {
     std::lock_guard<std::mutex> lock(mu_);
     snapshots_++;
+    snapshot_thread_ = std::this_thread::get_id();
     std::string out(24, '\0');
     put_u64(&out[0], applied_index_);
     put_u64(&out[8], entries_.size());
@@ -237,6 +246,10 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   uint64_t apply_calls() const { return locked(apply_calls_); }
   uint64_t commits() const { return locked(commits_); }
   uint64_t snapshots() const { return locked(snapshots_); }
+  std::thread::id snapshot_thread() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return snapshot_thread_;
+  }
   uint64_t restores() const { return locked(restores_); }
   uint64_t fetched() const { return locked(fetched_); }
   std::vector<std::string> problems() const {
@@ -342,6 +355,7 @@ class RecordingStateMachine : public ReplicatedStateMachine {
   uint64_t apply_calls_ = 0;
   uint64_t commits_ = 0;
   uint64_t snapshots_ = 0;
+  std::thread::id snapshot_thread_;
   uint64_t restores_ = 0;
   uint64_t fetched_ = 0;
   std::vector<std::string> problems_;

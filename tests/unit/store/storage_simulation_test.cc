@@ -166,8 +166,12 @@ class WatchedReplica final : public consensus::ReplicatedStateMachine {
   }
   Result<std::string> snapshot_state() override {
     auto s = inner_.snapshot_state();
-    if (s.is_ok()) hooks_.on_synced();
     flush_verdicts();
+    return s;
+  }
+  Status make_snapshot_durable() override {
+    Status s = inner_.make_snapshot_durable();
+    if (s.is_ok()) hooks_.on_synced();
     return s;
   }
   Status restore_state(std::string_view state) override {
