@@ -20,6 +20,11 @@
 
 namespace reckon::server {
 
+// ReadAll is served raw (ByteBuffers): its batches are encoded straight from the store
+// (ReadResponseEncoder), every other method of the service with generated messages.
+using StreamsService = v1::Streams::WithRawMethod_ReadAll<v1::Streams::AsyncService>;
+
+
 class Telemetry;
 
 class GrpcServer {
@@ -84,7 +89,7 @@ class GrpcServer {
   Telemetry& telemetry_;
   CallTracker tracker_;
   CallObserver observer_;
-  v1::Streams::AsyncService streams_service_;
+  StreamsService streams_service_;
   v1::Snapshots::AsyncService snapshots_service_;
   v1::Cluster::AsyncService cluster_service_;
   v1::Subscriptions::AsyncService subscriptions_service_;
@@ -101,7 +106,7 @@ class GrpcServer {
 };
 
 // Service registration, one file per service.
-void register_streams_service(GrpcServer& server, v1::Streams::AsyncService& service);
+void register_streams_service(GrpcServer& server, StreamsService& service);
 void register_snapshots_service(GrpcServer& server, v1::Snapshots::AsyncService& service);
 void register_cluster_service(GrpcServer& server, v1::Cluster::AsyncService& service);
 void register_subscriptions_service(GrpcServer& server, v1::Subscriptions::AsyncService& service);

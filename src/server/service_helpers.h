@@ -25,10 +25,10 @@ ServedStore* find_store(GrpcServer& server, Call& call, const std::string& store
 // replicated store, make sure the read sees every acknowledged write: NotLeader on a follower,
 // a Raft barrier on the leader (blocks this thread for one commit round).
 template <typename Call>
-ServedStore* read_store(GrpcServer& server, Call& call, const std::string& store_id) {
+ServedStore* read_store(GrpcServer& server, Call& call, const std::string& store_id,
+                        bool request_requires_leader) {
   ServedStore* s = find_store(server, call, store_id);
-  bool wanted = requires_leader(call.info());
-  if constexpr (requires { call.request.require_leader(); }) wanted = wanted || call.request.require_leader();
+  const bool wanted = request_requires_leader || requires_leader(call.info());
   if (!s || !wanted) return s;
   Status st = leader_view(*s);
   if (!st.is_ok()) {
@@ -36,6 +36,12 @@ ServedStore* read_store(GrpcServer& server, Call& call, const std::string& store
     return nullptr;
   }
   return s;
+}
+template <typename Call>
+ServedStore* read_store(GrpcServer& server, Call& call, const std::string& store_id) {
+  bool field = false;
+  if constexpr (requires { call.request.require_leader(); }) field = call.request.require_leader();
+  return read_store(server, call, store_id, field);
 }
 
 // Runs `fn(store)` on `pool` and answers the call with its Status; refuses work that waited

@@ -2,6 +2,7 @@
 // rule lives here: validation and semantics belong to the store; this file picks the pool,
 // converts, and streams read results in bounded batches.
 #include "server/grpc_server.h"
+#include "server/read_response_encoder.h"
 #include "server/service_helpers.h"
 #include "server/telemetry.h"
 #include "wire/convert.h"
@@ -9,7 +10,7 @@
 namespace reckon::server {
 namespace {
 
-using Svc = v1::Streams::AsyncService;
+using Svc = StreamsService;
 
 // A streamed read message holds at most this many events or about this many bytes.
 constexpr size_t kBatchEvents = 1024;
@@ -211,45 +212,51 @@ void register_reads(GrpcServer& server, Svc& service) {
         });
       });
 
-  using AllCall = StreamCall<Svc, v1::ReadAllRequest, v1::ReadResponse>;
-  server.add_stream<Svc, v1::ReadAllRequest, v1::ReadResponse>(
+  // Raw method: the request is parsed here, and each batch is encoded straight from the store's
+  // EventRefs into wire bytes (ReadResponseEncoder), without RecordedEvent messages.
+  using AllCall = StreamCall<Svc, grpc::ByteBuffer, grpc::ByteBuffer>;
+  server.add_stream<Svc, grpc::ByteBuffer, grpc::ByteBuffer>(
       &service, &Svc::RequestReadAll, "ReadAll", [&server](AllCall& call) {
-        ServedStore* store = read_store(server, call, call.request.store());
+        v1::ReadAllRequest req;
+        if (!grpc::SerializationTraits<v1::ReadAllRequest>::Deserialize(&call.request, &req).ok()) {
+          return call.fail(Status::invalid_argument("malformed ReadAllRequest"));
+        }
+        ServedStore* store = read_store(server, call, req.store(), req.require_leader());
         if (!store) return;
-        const auto& req = call.request;
         ReadAllOptions base;
         base.direction = wire::from_proto(req.direction());
         base.filter = wire::from_proto(req.filter());
         // A sparse filter must not pin a reader thread: bound the events examined per page.
         base.max_scan = base.filter.empty() ? 0 : 16 * kPageEvents;
-        // Events go from RocksDB straight into the message (no intermediate Event copies).
         struct Cursor {
           Position next;
           uint64_t remaining;
           bool limited;
           bool end_of_data = false;
+          ReadResponseEncoder encoder;
         };
         auto c = std::make_shared<Cursor>(
-            Cursor{wire_from_position(req.from_position(), base.direction), req.max_count(), req.max_count() > 0});
+            Cursor{wire_from_position(req.from_position(), base.direction), req.max_count(), req.max_count() > 0, false, {}});
         LocalStore* s = store->store.get();
         Telemetry* telemetry = &server.telemetry();
-        call.start(store->readers.get(), [c, s, base, telemetry](v1::ReadResponse& msg) -> Result<StreamStep> {
-          size_t bytes = 0;
-          auto full = [&] { return msg.events_size() >= static_cast<int>(kBatchEvents) || bytes >= kBatchBytes; };
+        call.start(store->readers.get(), [c, s, base, telemetry](grpc::ByteBuffer& msg) -> Result<StreamStep> {
+          ReadResponseEncoder& out = c->encoder;
+          out.clear();
+          auto full = [&] { return out.events() >= kBatchEvents || out.bytes() >= kBatchBytes; };
           while (!c->end_of_data && !(c->limited && c->remaining == 0)) {
             if (full()) {
-              telemetry->events_read(msg.events_size());
+              telemetry->events_read(out.events());
+              msg = out.take();
               return StreamStep::kMore;
             }
             ReadAllOptions o = base;
             o.from_position = c->next;
-            o.max_count = kBatchEvents - static_cast<uint64_t>(msg.events_size());
+            o.max_count = kBatchEvents - out.events();
             if (c->limited) o.max_count = std::min(o.max_count, c->remaining);
             RECKON_ASSIGN_OR_RETURN(ReadAllResult r, s->read_all_refs(o, [&](const EventRef& e) {
-              wire::to_proto(e, msg.add_events());
-              bytes += e.data.size() + e.metadata.size() + e.stream_id.size() + e.event_type.size() + 64;
+              out.add_event(e);
               if (c->limited) --c->remaining;
-              return bytes < kBatchBytes;
+              return out.bytes() < kBatchBytes;
             }));
             if (r.end) {
               c->end_of_data = true;
@@ -257,10 +264,9 @@ void register_reads(GrpcServer& server, Svc& service) {
               c->next = r.next_position;
             }
           }
-          telemetry->events_read(msg.events_size());
-          msg.set_end(true);
-          msg.set_end_of_data(c->end_of_data);
-          msg.set_next_position(c->end_of_data ? 0 : c->next);
+          telemetry->events_read(out.events());
+          out.finish(/*end=*/true, c->end_of_data, c->end_of_data ? 0 : c->next);
+          msg = out.take();
           return StreamStep::kLast;
         });
       });
@@ -378,7 +384,7 @@ void register_stream_state(GrpcServer& server, Svc& service) {
 
 }  // namespace
 
-void register_streams_service(GrpcServer& server, v1::Streams::AsyncService& service) {
+void register_streams_service(GrpcServer& server, StreamsService& service) {
   register_append(server, service);
   register_reads(server, service);
   register_stream_state(server, service);
