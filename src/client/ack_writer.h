@@ -3,7 +3,8 @@
 // given while a write is in flight go out together in the next message (one ConsumeAck or
 // ConsumeNack per run of equal actions, in the order they were given), so a consumer that keeps
 // up sends one message per write instead of one per event, and a slow one adds no delay.
-// Thread-safety: answer() from one thread; flush_and_stop() once, from that thread.
+// Thread-safety: answer() and flush_and_stop() (idempotent; the destructor calls it) from one
+// thread.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -33,6 +34,7 @@ class AckWriter {
 
   void answer(Answer a);
   // Writes what is queued, then stops the thread. False if a write failed (the stream broke).
+  // Answers given after it are dropped.
   bool flush_and_stop();
 
  private:

@@ -18,7 +18,7 @@ constexpr size_t kSnapshotHeader = 3;
 FsmAdapter::FsmAdapter(ReplicatedStateMachine& machine) : machine_(machine) {
   std::memset(&fsm_, 0, sizeof fsm_);
   // Version 1 (synchronous snapshots; libraft owns and raft_free()s the buffers we return)
-  // until attach() sees an I/O that runs work off the loop.
+  // unless the owner calls make_snapshots_durable_off_the_loop().
   fsm_.version = 1;
   fsm_.data = this;
   fsm_.apply = &FsmAdapter::apply_cb;
