@@ -88,8 +88,36 @@ class ConsumeStopper {
   std::function<void()> canceller_;
 };
 
+enum class ConsumeAction : int;
+
+// Answers given outside the handler, from any thread, while consume() runs: the handler returned
+// kLeave for an event and its answer comes later (`reckon consume --ack manual` reads them from
+// stdin). An answer goes to the attachment current when it is given; with none (between a
+// failover and the re-attach) answer() returns false and the event comes back after its message
+// timeout.
+class ConsumeAnswers {
+ public:
+  // kAck, kRetry, kSkip or kPark for the event at `position`.
+  bool answer(Position position, ConsumeAction action) {
+    std::lock_guard<std::mutex> lock(mu_);  // the consume() that set the sink cannot end meanwhile
+    if (!sink_) return false;
+    sink_(position, action);
+    return true;
+  }
+  // Used by the client: where answers go (empty: nowhere).
+  void set_sink(std::function<void(Position, ConsumeAction)> sink) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sink_ = std::move(sink);
+  }
+
+ private:
+  std::mutex mu_;
+  std::function<void(Position, ConsumeAction)> sink_;
+};
+
 struct ConsumeOptions {
   std::shared_ptr<ConsumeStopper> stopper;  // optional
+  std::shared_ptr<ConsumeAnswers> answers;  // optional: answers given outside the handler
   uint32_t max_in_flight = 0;        // unacknowledged events at once; 0 = the subscription's
   int max_reattach_attempts = 30;    // consecutive failed attaches before consume() gives up
   // consume() returns Timeout once this passes (tests, batch jobs); default: never.

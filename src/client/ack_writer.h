@@ -3,8 +3,8 @@
 // given while a write is in flight go out together in the next message (one ConsumeAck or
 // ConsumeNack per run of equal actions, in the order they were given), so a consumer that keeps
 // up sends one message per write instead of one per event, and a slow one adds no delay.
-// Thread-safety: answer() and flush_and_stop() (idempotent; the destructor calls it) from one
-// thread.
+// Thread-safety: answer() from any thread; flush_and_stop() (idempotent; the destructor calls
+// it) from the consuming thread.
 #pragma once
 
 #include <grpcpp/grpcpp.h>

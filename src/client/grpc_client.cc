@@ -913,8 +913,28 @@ class GrpcClient final : public Client {
     }
     v1::ConsumeResponse msg;
     DeliveredEvent out;
-    // Answers go out from their own thread, packed while a write is in flight.
+    // Answers go out from their own thread, packed while a write is in flight; answers given
+    // outside the handler (ConsumeOptions::answers) join them while this attachment lasts.
     client::AckWriter answers(stream.get());
+    auto to_writer = [](ConsumeAction action, Position position) {
+      return client::AckWriter::Answer{action == ConsumeAction::kAck    ? client::AckWriter::kAck
+                                       : action == ConsumeAction::kSkip ? v1::NACK_SKIP
+                                       : action == ConsumeAction::kPark ? v1::NACK_PARK
+                                                                        : v1::NACK_RETRY,
+                                       position};
+    };
+    struct UnhookAnswers {
+      ConsumeAnswers* a;
+      ~UnhookAnswers() {
+        if (a) a->set_sink(nullptr);
+      }
+    } unhook_answers{o.answers.get()};
+    if (o.answers) {
+      o.answers->set_sink([&answers, to_writer](Position p, ConsumeAction action) {
+        if (action == ConsumeAction::kLeave || action == ConsumeAction::kStop) return;
+        answers.answer(to_writer(action, p));
+      });
+    }
     auto end_call = [&](bool graceful) {
       // Graceful: the answers given so far reach the server before it detaches us (a cancel
       // could drop them); what it sent meanwhile is delivered again to someone else.
@@ -950,11 +970,7 @@ class GrpcClient final : public Client {
           return Status::ok();
         }
         if (action == ConsumeAction::kLeave) continue;
-        answers.answer({action == ConsumeAction::kAck    ? client::AckWriter::kAck
-                        : action == ConsumeAction::kSkip ? v1::NACK_SKIP
-                        : action == ConsumeAction::kPark ? v1::NACK_PARK
-                                                         : v1::NACK_RETRY,
-                        out.event.position});
+        answers.answer(to_writer(action, out.event.position));
       }
     }
     answers.flush_and_stop();

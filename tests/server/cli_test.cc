@@ -815,6 +815,36 @@ TEST_F(CliTest, PersistentSubscriptionsCreateListGetConsumeDelete) {
   CliFails({"subscriptions", "delete", name}, 4, "NotFound");
 }
 
+// --ack manual: answers come from stdin, `ack|retry|skip|park POSITION` per line, given before or
+// after the event is printed; a malformed line is reported and skipped.
+TEST_F(CliTest, ConsumeWithManualAcksTakesTheAnswersFromStdin) {
+  const std::string name = unique_name("cli-manual");
+  const std::string type = unique_name("Manual");
+  CliObject({"subscriptions", "create", name, "--type", "event_type", "--selector", type});
+  const std::string stream = unique_name("cli-manual-stream");
+  std::vector<uint64_t> positions;
+  for (int i = 0; i < 3; ++i) {
+    positions.push_back(CliObject({"append", stream, "--type", type, "--data", "{}"}).at("position").get<uint64_t>());
+  }
+  RunOptions o;
+  o.stdin_data = "frob 1\npark " + std::to_string(positions[0]) + "\nack " + std::to_string(positions[1]) +
+                 "\nack " + std::to_string(positions[2]) + "\n";
+  auto r = run_cli({"--server", server().grpc_address(), "--json", "consume", name, "--ack", "manual", "--count", "3"}, o);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  auto consumed = json_lines(r.out);
+  ASSERT_EQ(consumed.size(), 3u) << describe(r);
+  EXPECT_NE(r.err.find("InvalidArgument"), std::string::npos) << describe(r);
+
+  // The park is durable, the acks move the checkpoint past every event.
+  auto parked = CliLines({"subscriptions", "parked", name});
+  ASSERT_EQ(parked.size(), 1u);
+  EXPECT_EQ(parked[0].at("position"), positions[0]);
+  EXPECT_TRUE(eventually([&] {
+    return CliObject({"subscriptions", "get", name}).at("checkpoint").get<uint64_t>() >= positions[2];
+  }));
+  EXPECT_EQ(Cli({"subscriptions", "delete", name}).exit_code, 0);
+}
+
 TEST_F(CliTest, PersistentSubscriptionOrderingIsShownEverywhere) {
   const std::string name = unique_name("cli-psub-order");
   json created = CliObject({"subscriptions", "create", name, "--type", "stream", "--selector", name,

@@ -2,6 +2,7 @@
 // group, so the leader worker runs): records over gRPC, the default subscription, each
 // selector type, dispatch strategies, nack/retry/park/replay, consumer crash, checkpoints, and
 // per-stream order with retries over several consumers.
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -349,6 +350,50 @@ TEST_F(PersistentSubscriptionTest, PerStreamOrderHoldsAcrossConsumersAndRetries)
     std::iota(want.begin(), want.end(), 0);
     EXPECT_EQ(versions, want) << stream;
   }
+}
+
+// Answers given from another thread (ConsumeOptions::answers) while the handler leaves events
+// unanswered reach the server: under per-stream order each one releases the next event.
+TEST_F(PersistentSubscriptionTest, AnswersGivenOutsideTheHandlerReachTheServer) {
+  const std::string stream = unique_name("outside");
+  MustCreate(SubscriptionType::kStream, stream, stream + "-sub");
+  for (int i = 0; i < 5; ++i) MustAppend(stream, kExpectAny, {make_event("E", "{}")});
+
+  ConsumeOptions o = WithDeadline();
+  o.answers = std::make_shared<ConsumeAnswers>();
+  o.stopper = std::make_shared<ConsumeStopper>();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Position> delivered;
+  std::thread answerer([&] {
+    size_t answered = 0;
+    while (answered < 5) {
+      std::unique_lock<std::mutex> lock(mu);
+      if (!cv.wait_for(lock, 10s, [&] { return delivered.size() > answered; })) break;
+      const Position p = delivered[answered++];
+      lock.unlock();
+      std::this_thread::sleep_for(5ms);  // well after the handler returned
+      EXPECT_TRUE(o.answers->answer(p, ConsumeAction::kAck));
+    }
+    // Stop only once the last ack is in: stop() cancels the call, and answers still queued
+    // then would be lost (the events come back later: at-least-once).
+    EXPECT_TRUE(eventually([&] {
+      auto sub = client().get_subscription_by_name(stream + "-sub");
+      std::lock_guard<std::mutex> lock(mu);
+      return sub.is_ok() && !delivered.empty() && sub->checkpoint >= delivered.back();
+    }));
+    o.stopper->stop();
+  });
+  Status s = client().consume(stream + "-sub", o, [&](const DeliveredEvent& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    delivered.push_back(d.event.position);
+    cv.notify_all();
+    return ConsumeAction::kLeave;
+  });
+  answerer.join();
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  ASSERT_EQ(delivered.size(), 5u) << "each answer released the stream's next event";
+  EXPECT_FALSE(o.answers->answer(delivered.back(), ConsumeAction::kAck)) << "nothing attached any more";
 }
 
 TEST_F(PersistentSubscriptionTest, MetricsCountDeliveriesAndAcks) {

@@ -2,7 +2,13 @@
 // persistent subscriptions (the server keeps the checkpoint). NAME may also be a key.
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
 
 #include "commands.h"
 #include "event_json.h"
@@ -137,13 +143,73 @@ int run_replay(Session& s, const Args& a) {
   return kExitOk;
 }
 
+// --ack manual: answers come from stdin, one per line: `ack|retry|skip|park POSITION`. An answer
+// for an event not delivered yet waits until it is; one for an event already printed goes out
+// at once.
+class ManualAnswers {
+ public:
+  explicit ManualAnswers(std::shared_ptr<ConsumeAnswers> sink) : sink_(std::move(sink)) {}
+
+  // From the stdin thread.
+  void read_lines(std::istream& in) {
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream words(line);
+      std::string verb;
+      Position position = 0;
+      if (!(words >> verb)) continue;  // blank line
+      auto action = verb == "ack"     ? std::optional(ConsumeAction::kAck)
+                    : verb == "retry" ? std::optional(ConsumeAction::kRetry)
+                    : verb == "skip"  ? std::optional(ConsumeAction::kSkip)
+                    : verb == "park"  ? std::optional(ConsumeAction::kPark)
+                                      : std::nullopt;
+      if (!action || !(words >> position)) {
+        std::cerr << "InvalidArgument: expected 'ack|retry|skip|park POSITION', got '" << line << "'\n";
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (delivered_.erase(position) > 0) {
+        if (!sink_->answer(position, *action)) {
+          std::cerr << "Unavailable: not attached; event " << position << " comes back after its timeout\n";
+        }
+      } else {
+        waiting_[position] = *action;
+      }
+    }
+  }
+
+  // From the handler: answers the event now if its answer came first.
+  void delivered(Position position) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = waiting_.find(position);
+    if (it == waiting_.end()) {
+      delivered_.insert(position);
+      return;
+    }
+    sink_->answer(position, it->second);
+    waiting_.erase(it);
+  }
+
+ private:
+  std::shared_ptr<ConsumeAnswers> sink_;
+  std::mutex mu_;
+  std::set<Position> delivered_;                // printed, not answered yet
+  std::map<Position, ConsumeAction> waiting_;   // answered before delivery
+};
+
 int run_consume(Session& s, const Args& a) {
   if (a.ack != "auto" && a.ack != "manual") return report_usage_error("--ack: auto or manual");
   auto client = s.client();
   if (!client) return report_error(client.status());
   uint64_t seen = 0;
   ConsumeOptions o;
-  // manual: events are printed and left unanswered (redelivered after the message timeout).
+  std::shared_ptr<ManualAnswers> manual;
+  if (a.ack == "manual") {
+    o.answers = std::make_shared<ConsumeAnswers>();
+    manual = std::make_shared<ManualAnswers>(o.answers);
+    // Detached: it blocks on stdin, and the process ends when consuming does.
+    std::thread([manual] { manual->read_lines(std::cin); }).detach();
+  }
   Status st = (*client)->consume(a.name, o, [&](const DeliveredEvent& d) {
     const Event& e = d.event;
     if (s.out().json()) {
@@ -156,7 +222,8 @@ int run_consume(Session& s, const Args& a) {
     }
     s.out().stream().flush();
     ++seen;
-    if (a.count > 0 && seen >= a.count) return ConsumeAction::kStop;
+    if (manual) manual->delivered(e.position);
+    if (a.count > 0 && seen >= a.count) return ConsumeAction::kStop;  // answers given so far go out first
     return a.ack == "auto" ? ConsumeAction::kAck : ConsumeAction::kLeave;
   });
   if (!st) return report_error(st);
@@ -200,7 +267,10 @@ void add_persistent_commands(CLI::App& app, Runner* selected) {
   auto c = std::make_shared<Args>();
   auto* consume = app.add_subcommand("consume", "Consume a persistent subscription (follows the leader)");
   consume->add_option("NAME", c->name)->required();
-  consume->add_option("--ack", c->ack, "auto: ack each printed event; manual: leave them unanswered")
+  consume->add_option("--ack", c->ack,
+                      "auto: ack each printed event; manual: answer from stdin, one "
+                      "'ack|retry|skip|park POSITION' per line (unanswered events come back after "
+                      "their message timeout)")
       ->capture_default_str();
   consume->add_option("--count", c->count, "Stop after this many events");
   consume->callback([c, selected] { *selected = [c](Session& s) { return run_consume(s, *c); }; });
