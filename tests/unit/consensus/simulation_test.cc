@@ -48,6 +48,7 @@
 extern "C" {
 #include <raft/fixture.h>
 }
+#include "support/fixture_network.h"
 #include "support/simulation.h"
 #include "unit/consensus/recording_state_machine.h"
 
@@ -175,6 +176,7 @@ class Simulation {
     pipelined_ = pick(2) == 0;
 
     EXPECT_EQ(raft_fixture_initialize(&f_), 0);
+    net_.attach(&f_, n_);
     for (unsigned i = 0; i < n_; i++) {
       machines_.push_back(std::make_unique<RecordingStateMachine>(i + 1, &peers_, &history_));
       offloads_.push_back(std::make_unique<ScriptedOffload>());
@@ -305,15 +307,6 @@ class Simulation {
     return k;
   }
 
-  void disconnect(unsigned i, unsigned j) {
-    raft_fixture_disconnect(&f_, i, j);
-    links_down_.insert({i, j});
-  }
-  void reconnect(unsigned i, unsigned j) {
-    raft_fixture_reconnect(&f_, i, j);
-    links_down_.erase({i, j});
-  }
-
   void act() {
     // Calm: submissions, barriers, transfers, timing changes. Storm: everything.
     const uint64_t choice = storm_ ? pick(100) : (pick(2) == 0 ? pick(40) : 79 + pick(21));
@@ -327,19 +320,13 @@ class Simulation {
       for (int c = 0; c < count; c++) submit(target);
       log("submit " + std::to_string(count) + " to " + std::to_string(target + 1));
     } else if (choice < 48) {
-      disconnect(a, b);
-      disconnect(b, a);
-      log("partition " + std::to_string(a + 1) + " <-> " + std::to_string(b + 1));
+      log(net_.partition(a, b));
     } else if (choice < 52) {
-      disconnect(a, b);
-      log("one-way " + std::to_string(a + 1) + " -> " + std::to_string(b + 1));
+      log(net_.one_way(a, b));
     } else if (choice < 60) {
-      reconnect(a, b);
-      reconnect(b, a);
-      log("reconnect " + std::to_string(a + 1) + " <-> " + std::to_string(b + 1));
+      log(net_.mend(a, b));
     } else if (choice < 64) {
-      heal_links();
-      log("heal links");
+      log(net_.heal_links());
     } else if (choice < 69) {
       unsigned alive = 0;
       for (unsigned i = 0; i < n_; i++) alive += raft_fixture_alive(&f_, i);
@@ -353,20 +340,11 @@ class Simulation {
         log("revive " + std::to_string(a + 1));
       }
     } else if (choice < 79) {
-      for (unsigned j = 0; j < n_; j++) {
-        if (j == a) continue;
-        disconnect(a, j);
-        disconnect(j, a);
-      }
-      log("isolate " + std::to_string(a + 1));
+      log(net_.isolate(a));
     } else if (choice < 83) {
-      unsigned ms = 2 + static_cast<unsigned>(pick(60));
-      raft_fixture_set_network_latency(&f_, a, ms);
-      log("latency " + std::to_string(a + 1) + " = " + std::to_string(ms));
+      log(net_.set_latency(a, 2 + static_cast<unsigned>(pick(60))));
     } else if (choice < 86) {
-      unsigned ms = election_ + static_cast<unsigned>(pick(election_));
-      raft_fixture_set_randomized_election_timeout(&f_, a, ms);
-      log("election timeout " + std::to_string(a + 1) + " = " + std::to_string(ms));
+      log(net_.set_election_timeout(a, election_ + static_cast<unsigned>(pick(election_))));
     } else if (choice < 89) {
       unsigned l = leader();
       if (l < n_) {
@@ -382,12 +360,8 @@ class Simulation {
     }
   }
 
-  void heal_links() {
-    for (auto [i, j] : std::set<std::pair<unsigned, unsigned>>(links_down_)) reconnect(i, j);
-  }
-
   void heal() {
-    heal_links();
+    net_.heal_links();
     for (unsigned i = 0; i < n_; i++) {
       if (!raft_fixture_alive(&f_, i)) raft_fixture_revive(&f_, i);
     }
@@ -568,7 +542,7 @@ class Simulation {
   std::vector<std::unique_ptr<ReplicaCore>> cores_;
   std::vector<std::vector<LeadershipEvent>> events_;
   std::map<uint64_t, uint64_t> leader_of_term_;
-  std::set<std::pair<unsigned, unsigned>> links_down_;
+  reckon::testing::FixtureNetwork net_;
   std::vector<Submission> subs_;
   uint64_t marker_index_ = 0;
   bool storm_ = true;  // toggled before the first action: the schedule opens calm

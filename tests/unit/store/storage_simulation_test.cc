@@ -82,6 +82,7 @@
 #include "store/bulk_catch_up.h"
 #include "store/replica_state_machine.h"
 #include "support/db_dump.h"
+#include "support/fixture_network.h"
 #include "support/simulation.h"
 
 extern "C" {
@@ -483,7 +484,7 @@ class StorageSimulation {
     }
     if (j == n_ || j == self) return Status::unavailable("no such peer: " + addr);
     if (!reps_[j].up) return Status::unavailable("peer is down");
-    if (links_down_.count({self, j}) != 0 || links_down_.count({j, self}) != 0) {
+    if (net_.down(self, j) || net_.down(j, self)) {
       return Status::unavailable("peer unreachable");
     }
     storage::StateExporter exporter(*reps_[j].db, after, chunk_bytes_);
@@ -518,6 +519,7 @@ class StorageSimulation {
     pipelined_ = pick(2) == 0;
 
     EXPECT_EQ(raft_fixture_initialize(&f_), 0);
+    net_.attach(&f_, n_);
     reps_.resize(n_);
     last_position_seen_.assign(n_, 0);
     events_.resize(n_);
@@ -838,18 +840,6 @@ class StorageSimulation {
 
   // ---- the schedule ----
 
-  void disconnect(unsigned i, unsigned j) {
-    raft_fixture_disconnect(&f_, i, j);
-    links_down_.insert({i, j});
-  }
-  void reconnect(unsigned i, unsigned j) {
-    raft_fixture_reconnect(&f_, i, j);
-    links_down_.erase({i, j});
-  }
-  void heal_links() {
-    for (auto [i, j] : std::set<std::pair<unsigned, unsigned>>(links_down_)) reconnect(i, j);
-  }
-
   void act() {
     const uint64_t choice = storm_ ? pick(100) : (pick(2) == 0 ? pick(40) : 79 + pick(21));
     const unsigned a = static_cast<unsigned>(pick(n_));
@@ -863,19 +853,13 @@ class StorageSimulation {
       for (int c = 0; c < count; c++) submit_random(target);
       log("submit " + std::to_string(count) + " to " + std::to_string(target + 1));
     } else if (choice < 48) {
-      disconnect(a, b);
-      disconnect(b, a);
-      log("partition " + std::to_string(a + 1) + " <-> " + std::to_string(b + 1));
+      log(net_.partition(a, b));
     } else if (choice < 52) {
-      disconnect(a, b);
-      log("one-way " + std::to_string(a + 1) + " -> " + std::to_string(b + 1));
+      log(net_.one_way(a, b));
     } else if (choice < 60) {
-      reconnect(a, b);
-      reconnect(b, a);
-      log("reconnect " + std::to_string(a + 1) + " <-> " + std::to_string(b + 1));
+      log(net_.mend(a, b));
     } else if (choice < 64) {
-      heal_links();
-      log("heal links");
+      log(net_.heal_links());
     } else if (choice < 69) {
       unsigned up = 0;
       for (auto& rep : reps_) up += rep.up;
@@ -883,20 +867,11 @@ class StorageSimulation {
     } else if (choice < 75) {
       if (!reps_[a].up) restart(a);
     } else if (choice < 79) {
-      for (unsigned j = 0; j < n_; j++) {
-        if (j == a) continue;
-        disconnect(a, j);
-        disconnect(j, a);
-      }
-      log("isolate " + std::to_string(a + 1));
+      log(net_.isolate(a));
     } else if (choice < 83) {
-      unsigned ms = 2 + static_cast<unsigned>(pick(60));
-      raft_fixture_set_network_latency(&f_, a, ms);
-      log("latency " + std::to_string(a + 1) + " = " + std::to_string(ms));
+      log(net_.set_latency(a, 2 + static_cast<unsigned>(pick(60))));
     } else if (choice < 86) {
-      unsigned ms = election_ + static_cast<unsigned>(pick(election_));
-      raft_fixture_set_randomized_election_timeout(&f_, a, ms);
-      log("election timeout " + std::to_string(a + 1) + " = " + std::to_string(ms));
+      log(net_.set_election_timeout(a, election_ + static_cast<unsigned>(pick(election_))));
     } else if (choice < 89) {
       unsigned l = leader();
       if (l < n_) {
@@ -927,16 +902,11 @@ class StorageSimulation {
       // moved past it, it gets a snapshot and must catch up in bulk.
       unsigned l = leader();
       if (l < n_ && a != l) {
-        for (unsigned j = 0; j < n_; j++) {
-          if (j == a) continue;
-          disconnect(a, j);
-          disconnect(j, a);
-        }
+        const std::string isolated = net_.isolate(a);
         const int count = static_cast<int>(threshold_ + trailing_ + pick(20));
         const size_t first = subs_.size();
         for (int c = 0; c < count; c++) submit_random(l);
-        log("isolate " + std::to_string(a + 1) + " and submit " + std::to_string(count) + " to " +
-            std::to_string(l + 1));
+        log(isolated + " and submit " + std::to_string(count) + " to " + std::to_string(l + 1));
         step_until(
             [&] {
               for (size_t k = first; k < subs_.size(); k++) {
@@ -945,19 +915,14 @@ class StorageSimulation {
               return true;
             },
             20 * election_);
-        for (unsigned j = 0; j < n_; j++) {
-          if (j == a) continue;
-          reconnect(a, j);
-          reconnect(j, a);
-        }
-        log("reconnect " + std::to_string(a + 1));
+        log(net_.rejoin(a));
       }
     }
   }
 
   // Reconnects everything, and restarts every server that is down or fail-stopped.
   void heal() {
-    heal_links();
+    net_.heal_links();
     for (unsigned i = 0; i < n_; i++) {
       if (reps_[i].up && !reps_[i].replica->failed_status().is_ok()) {
         log("replica " + std::to_string(i + 1) +
@@ -1249,7 +1214,7 @@ class StorageSimulation {
   std::vector<std::vector<LeadershipEvent>> events_;
   std::map<uint64_t, uint64_t> leader_of_term_;
   std::map<uint64_t, std::pair<std::string, unsigned>> verdicts_;  // index -> (verdict, replica)
-  std::set<std::pair<unsigned, unsigned>> links_down_;
+  reckon::testing::FixtureNetwork net_;
   std::set<unsigned> doomed_;  // to lose power after this step (a catch-up failed midway)
   std::map<std::string, int64_t> known_;  // stream -> highest acknowledged version
   std::vector<Submission> subs_;
