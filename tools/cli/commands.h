@@ -8,6 +8,10 @@
 
 namespace reckon::cli {
 
+// The CLI spells option values with dashes (round-robin, per-stream); the library's names have
+// underscores. Both are accepted: this turns the first into the second.
+std::string underscored(std::string value);
+
 // append, read, read-all, version, streams, delete, snapshot (commands_streams.cc)
 void add_stream_commands(CLI::App& app, Runner* selected);
 // status, cluster add/promote/remove/transfer (commands_cluster.cc)

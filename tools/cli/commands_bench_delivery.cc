@@ -376,9 +376,7 @@ int run_subscribe_catch_up(Session& s, const DeliveryArgs& a) {
 // A persistent subscription of this run: event type `type`, only events appended from now on.
 Result<Subscription> create_bench_subscription(Client& client, const DeliveryArgs& a,
                                                const std::string& name, const std::string& type) {
-  std::string strategy = a.strategy;
-  std::replace(strategy.begin(), strategy.end(), '-', '_');
-  RECKON_ASSIGN_OR_RETURN(auto st, parse_delivery_strategy(strategy));
+  RECKON_ASSIGN_OR_RETURN(auto st, parse_delivery_strategy(underscored(a.strategy)));
   NewSubscription n;
   n.type = SubscriptionType::kEventType;
   n.selector = type;
@@ -386,9 +384,7 @@ Result<Subscription> create_bench_subscription(Client& client, const DeliveryArg
   n.pool_size = a.pool_size;
   n.start_from = kEndPosition;
   n.options.strategy = st;
-  std::string ordering = a.ordering;
-  std::replace(ordering.begin(), ordering.end(), '-', '_');
-  RECKON_ASSIGN_OR_RETURN(n.options.ordering, parse_delivery_ordering(ordering));
+  RECKON_ASSIGN_OR_RETURN(n.options.ordering, parse_delivery_ordering(underscored(a.ordering)));
   if (a.max_in_flight > 0) n.options.max_in_flight = a.max_in_flight;
   return client.create_subscription(n);
 }

@@ -15,6 +15,12 @@
 #include "output.h"
 
 namespace reckon::cli {
+
+std::string underscored(std::string value) {
+  std::replace(value.begin(), value.end(), '-', '_');
+  return value;
+}
+
 namespace {
 
 Json subscription_to_json(const Subscription& s) {
@@ -46,13 +52,6 @@ struct Args {
   std::vector<uint64_t> positions;
   uint64_t count = 0;
 };
-
-// The CLI spells option values with dashes (round-robin, per-stream); the names have
-// underscores. Both are accepted.
-std::string underscored(std::string value) {
-  std::replace(value.begin(), value.end(), '-', '_');
-  return value;
-}
 
 int run_create(Session& s, const Args& a) {
   auto type = parse_subscription_type(a.type);
