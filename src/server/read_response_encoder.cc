@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "wire/convert.h"
+
 namespace reckon::server {
 namespace {
 
@@ -33,9 +35,6 @@ void put_uint(std::string& out, uint32_t field, uint64_t v) {
 // int64 fields are plain varints of the two's complement (ten bytes when negative).
 void put_int(std::string& out, uint32_t field, int64_t v) { put_uint(out, field, static_cast<uint64_t>(v)); }
 
-// ContentType: JSON = 0, BINARY = 1 (reckon.v1.ContentType).
-uint64_t content_type(ContentType t) { return t == ContentType::kBinary ? 1 : 0; }
-
 }  // namespace
 
 void ReadResponseEncoder::add_event(const EventRef& e) {
@@ -46,9 +45,9 @@ void ReadResponseEncoder::add_event(const EventRef& e) {
   put_int(event_, 4, e.version);
   put_uint(event_, 5, e.position);
   put_bytes(event_, 6, e.data);
-  put_uint(event_, 7, content_type(e.data_content_type));
+  put_uint(event_, 7, wire::content_type(e.data_content_type));
   put_bytes(event_, 8, e.metadata);
-  put_uint(event_, 9, content_type(e.metadata_content_type));
+  put_uint(event_, 9, wire::content_type(e.metadata_content_type));
   if (e.tags != nullptr) {
     for (std::string_view t : *e.tags) {
       // A repeated string keeps empty elements (unlike a singular field at its default).

@@ -21,9 +21,6 @@ std::string uuid_bytes(const Uuid& u) {
 ContentType content_type(v1::ContentType t) {
   return t == v1::CONTENT_TYPE_BINARY ? ContentType::kBinary : ContentType::kJson;
 }
-v1::ContentType content_type(ContentType t) {
-  return t == ContentType::kBinary ? v1::CONTENT_TYPE_BINARY : v1::CONTENT_TYPE_JSON;
-}
 
 Status check_content_type(int t) {
   if (t == v1::CONTENT_TYPE_JSON || t == v1::CONTENT_TYPE_BINARY) return Status::ok();
@@ -36,6 +33,10 @@ std::vector<std::string> strings(const Repeated& r) {
 }
 
 }  // namespace
+
+v1::ContentType content_type(ContentType t) {
+  return t == ContentType::kBinary ? v1::CONTENT_TYPE_BINARY : v1::CONTENT_TYPE_JSON;
+}
 
 Result<NewEvent> from_proto(const v1::NewEvent& in) {
   NewEvent e;

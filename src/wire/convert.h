@@ -10,6 +10,8 @@ namespace reckon::wire {
 Result<NewEvent> from_proto(const v1::NewEvent& in);
 void to_proto(const NewEvent& in, v1::NewEvent* out);
 
+v1::ContentType content_type(ContentType t);
+
 void to_proto(const Event& in, v1::RecordedEvent* out);
 void to_proto(const EventRef& in, v1::RecordedEvent* out);
 Result<Event> from_proto(const v1::RecordedEvent& in);
