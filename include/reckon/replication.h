@@ -44,11 +44,12 @@ struct ReplicationOptions {
   unsigned snapshot_trailing = 65536;  // entries kept behind a snapshot for lagging followers
   // Largest command the log takes; 0 = derived from the store's max_append_bytes.
   size_t max_command_bytes = 0;
-  // Write each loop turn's applies to RocksDB on a pool thread while the Raft loop goes on
-  // (results still wait for their write). Off by default: on 2 cores the extra thread hops
-  // cost more than they save (docs/PERFORMANCE.md); it keeps a slow or stalled RocksDB write
-  // from delaying heartbeats and votes, which matters more with cores to spare.
-  bool pipelined_writes = false;
+  // Write each loop turn's applies to RocksDB on a pool thread while the Raft loop goes on.
+  // A command is answered once committed and applied, before its write lands; reads wait for
+  // the writes in flight, so whoever was answered reads what it did (docs/CONSENSUS.md,
+  // "Pipelined commits"). It also keeps a slow or stalled RocksDB write from delaying
+  // heartbeats and votes. Off: the loop writes each turn before answering it.
+  bool pipelined_writes = true;
 
   // How this replica fetches what it lacks when it is behind a Raft snapshot (a follower
   // whose log was truncated away, a new node). Unset: such a replica cannot recover.

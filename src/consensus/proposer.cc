@@ -183,7 +183,7 @@ void Proposer::on_transfer(struct raft_transfer* transfer) {
 void Proposer::deliver() {
   // Marks never decrease along the queue, so the deliverable completions are a prefix.
   while (!ready_.empty() &&
-         (machine_ == nullptr || ready_.front().visible_at <= machine_->visible_index())) {
+         (machine_ == nullptr || ready_.front().visible_at <= machine_->answerable_index())) {
     auto run = std::move(ready_.front().run);
     ready_.pop_front();
     run();  // may queue more

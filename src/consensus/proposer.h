@@ -6,10 +6,10 @@
 // exactly once: completions are queued and run by deliver(), which the owner calls once per loop
 // turn after FsmAdapter::commit_if_needed(), so a caller never learns of a result before the
 // state machine has committed it. A state machine that writes in the background
-// (ReplicatedStateMachine::visible_index) holds completions back further: each is marked with
-// the index the state machine had applied when it was queued, and runs, in queue order, once
-// that index is visible. Requests libraft never called back (it was closed first) are completed
-// by abandon_all().
+// (ReplicatedStateMachine::answerable_index) may hold completions back further: each is marked
+// with the index the state machine had applied when it was queued, and runs, in queue order,
+// once that index is answerable. Requests libraft never called back (it was closed first) are
+// completed by abandon_all().
 //
 // Group commit: each command is its own raft_apply of one entry. libraft 0.15 calls a
 // raft_apply callback when the *first* entry of the request is applied, so multi-entry requests

@@ -28,10 +28,12 @@
 //
 //  - Pipelined commits (optional): given a LoopOffload, commit_applied() may hand the write to
 //    another thread and return at once; the next turn's apply() calls then stage on top of the
-//    state being written. visible_index() says how far readers can see: the consensus layer
-//    delivers a request's completion (command result, barrier, ...) only once visible_index()
-//    has reached the index the state machine had applied when the completion was queued, so
-//    a caller never reads older state than its own acknowledged write.
+//    state being written. visible_index() says how far readers can see. The consensus layer
+//    delivers a request's completion (command result, barrier, ...) only once
+//    answerable_index() has reached the index the state machine had applied when the
+//    completion was queued. By default that is visible_index(), so a caller never reads older
+//    state than its own acknowledged write; a state machine whose readers wait for its
+//    background writes themselves may answer as soon as a command is applied.
 //
 // Threading: every method is called on the Raft loop thread of the node that owns the state
 // machine, one call at a time. Calls must not block for long: while they run the node neither
@@ -90,6 +92,8 @@ class ReplicatedStateMachine {
   virtual void set_offload(LoopOffload* offload) { (void)offload; }
   // Highest index whose effects readers can see.
   virtual uint64_t visible_index() const { return applied_index(); }
+  // Highest index whose results may be answered (see the contract above).
+  virtual uint64_t answerable_index() const { return visible_index(); }
   // Finishes any write in flight and writes everything staged, before returning; afterwards
   // visible_index() == applied_index().
   virtual void drain() {}

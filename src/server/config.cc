@@ -237,7 +237,8 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
   app.add_option("--heartbeat-timeout-ms", def.heartbeat_timeout_ms, "Raft heartbeat interval")->capture_default_str();
   app.add_option("--snapshot-threshold", def.snapshot_threshold, "entries between logical Raft snapshots")->capture_default_str();
   app.add_option("--snapshot-trailing", def.snapshot_trailing, "entries kept behind a snapshot")->capture_default_str();
-  app.add_flag("--pipelined-writes", def.pipelined_writes, "write applied commands to RocksDB off the Raft loop thread");
+  app.add_flag("--pipelined-writes,!--no-pipelined-writes", def.pipelined_writes,
+               "write applied commands to RocksDB off the Raft loop thread (default on)");
   app.add_option("--discovery-dns", def.discovery_dns, "cluster: DNS name resolving to the members");
   app.add_option("--cluster-name", config.cluster_name, "cluster name in discovery announcements")->capture_default_str();
   app.add_option("--discovery-secret-file", config.discovery_secret_file, "file with the shared secret: enables signed UDP announcements");

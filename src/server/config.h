@@ -32,7 +32,7 @@ struct StoreConfig {
   int64_t heartbeat_timeout_ms = 50;
   uint64_t snapshot_threshold = 65536;
   uint64_t snapshot_trailing = 65536;
-  bool pipelined_writes = false;  // ReplicationOptions::pipelined_writes
+  bool pipelined_writes = true;  // ReplicationOptions::pipelined_writes
   std::string discovery_dns;  // cluster: a DNS name whose A/AAAA records are the members
 };
 

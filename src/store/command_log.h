@@ -25,6 +25,10 @@ class CommandLog {
   // Stops accepting commands, finishes or fails what is in flight, stops internal threads.
   virtual void close() = 0;
 
+  // Returns once every command answered so far can be read from the store (Unavailable if it
+  // never will be). Immediate for a log that answers only after writing.
+  virtual Status await_readable() const { return Status::ok(); }
+
   virtual uint64_t commits() const = 0;   // state machine commits since open
   virtual uint64_t commands() const = 0;  // commands applied since open
 };

@@ -72,6 +72,7 @@ class EmbeddedStore final : public LocalStore {
   Position last_position() override { return notifier_->last_position(); }
   Result<ReadAllResult> read_all_refs(const ReadAllOptions& o,
                                       const std::function<bool(const EventRef&)>& visitor) override {
+    RECKON_RETURN_IF_ERROR(readable());
     return reader_.read_all_refs(o, visitor);
   }
   void stop_tails() override { notifier_->close(); }
@@ -109,25 +110,36 @@ class EmbeddedStore final : public LocalStore {
   }
 
   // ---- Reads ----
+  // Every read starts here: it then sees every command answered before it began (a replicated
+  // store answers before its background write lands; ReplicaStateMachine::await_readable).
+  Status readable() const { return log_->await_readable(); }
   Result<ReadStreamResult> read(const std::string& stream_id, const ReadStreamOptions& o) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
     return reader_.read_stream(stream_id, o, clock_->now_us());
   }
-  Result<ReadAllResult> read_all(const ReadAllOptions& o) override { return reader_.read_all(o); }
+  Result<ReadAllResult> read_all(const ReadAllOptions& o) override {
+    RECKON_RETURN_IF_ERROR(readable());
+    return reader_.read_all(o);
+  }
   Result<ReadAllResult> read_by_event_types(const std::vector<std::string>& types,
                                             const IndexReadOptions& o) override {
+    RECKON_RETURN_IF_ERROR(readable());
     return reader_.read_by_types(types, o);
   }
   Result<ReadAllResult> read_by_tags(const std::vector<std::string>& tags, TagMatch match,
                                      const IndexReadOptions& o) override {
+    RECKON_RETURN_IF_ERROR(readable());
     return reader_.read_by_tags(tags, match, o);
   }
   Status scan_all(Position from, const std::function<bool(const Event&)>& visitor) override {
+    RECKON_RETURN_IF_ERROR(readable());
     return reader_.scan_all(from, visitor);
   }
 
   // ---- Stream state ----
   Result<int64_t> get_version(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
     RECKON_ASSIGN_OR_RETURN(auto head, reader_.head(stream_id));
     if (!head || head->state != StreamState::kLive) return kNoVersion;
@@ -138,12 +150,14 @@ class EmbeddedStore final : public LocalStore {
     return v >= 0;
   }
   Result<StreamInfo> stream_info(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
     RECKON_ASSIGN_OR_RETURN(auto head, reader_.head(stream_id));
     if (!head) return Status::stream_not_found(stream_id);
     return StreamInfo{stream_id, head->last_version, head->state, head->last_position, head->metadata};
   }
   Result<ListStreamsResult> list_streams(const ListStreamsOptions& o) override {
+    RECKON_RETURN_IF_ERROR(readable());
     return reader_.list_streams(o);
   }
 
@@ -164,6 +178,7 @@ class EmbeddedStore final : public LocalStore {
     return submit(storage::encode_set_metadata_command(stream_id, metadata)).status;
   }
   Result<StreamMetadata> get_stream_metadata(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
     RECKON_ASSIGN_OR_RETURN(auto head, reader_.head(stream_id));
     if (!head) return StreamMetadata{};
@@ -181,14 +196,17 @@ class EmbeddedStore final : public LocalStore {
     return submit(storage::encode_save_snapshot_command(clock_->now_us(), s)).status;
   }
   Result<Snapshot> load_snapshot(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
     return reader_.load_snapshot(stream_id, std::nullopt);
   }
   Result<Snapshot> load_snapshot_at(const std::string& stream_id, int64_t version) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
     return reader_.load_snapshot(stream_id, version);
   }
   Result<std::vector<Snapshot>> list_snapshots(const std::string& stream_id) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(validation::check_stream_name(stream_id, options_.limits));
     return reader_.list_snapshots(stream_id);
   }
@@ -236,6 +254,7 @@ class EmbeddedStore final : public LocalStore {
     return submit(storage::encode_delete_subscription_command(key)).status;
   }
   Status delete_subscription(SubscriptionType type, const std::string& name) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_ASSIGN_OR_RETURN(auto all, subscriptions_.list());
     std::vector<std::string> keys;
     for (const auto& s : all)
@@ -250,13 +269,18 @@ class EmbeddedStore final : public LocalStore {
     return delete_subscription(keys.front());
   }
   Result<Subscription> get_subscription(const std::string& key) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(check_subscription_key(key));
     RECKON_ASSIGN_OR_RETURN(auto s, subscriptions_.get(key));
     if (!s) return Status::not_found("subscription '" + key + "' not found");
     return std::move(*s);
   }
-  Result<std::vector<Subscription>> list_subscriptions() override { return subscriptions_.list(); }
+  Result<std::vector<Subscription>> list_subscriptions() override {
+    RECKON_RETURN_IF_ERROR(readable());
+    return subscriptions_.list();
+  }
   Result<bool> subscription_exists(const std::string& key) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(check_subscription_key(key));
     RECKON_ASSIGN_OR_RETURN(auto s, subscriptions_.get(key));
     return s.has_value();
@@ -284,6 +308,7 @@ class EmbeddedStore final : public LocalStore {
     return submit(storage::encode_park_command(clock_->now_us(), key, events)).status;
   }
   Result<std::vector<ParkedEvent>> list_parked(const std::string& key, const ListParkedOptions& o) override {
+    RECKON_RETURN_IF_ERROR(readable());
     RECKON_RETURN_IF_ERROR(check_subscription_key(key));
     ListParkedOptions clamped = o;
     clamped.limit = std::min<uint64_t>(o.limit, options_.limits.max_read_count);

@@ -79,7 +79,31 @@ void ReplicaStateMachine::fail_stop(Status why) {
     failed_ = std::move(why);
     notify = on_fail_stop_;
   }
+  {
+    std::lock_guard<std::mutex> lock(readable_mu_);
+    stopped_ = true;
+  }
+  readable_cv_.notify_all();
   if (notify) notify();
+}
+
+void ReplicaStateMachine::note_written(uint64_t index) {
+  {
+    std::lock_guard<std::mutex> lock(readable_mu_);
+    if (index <= written_index_.load(std::memory_order_relaxed)) return;
+    written_index_.store(index, std::memory_order_release);
+  }
+  readable_cv_.notify_all();
+}
+
+Status ReplicaStateMachine::await_readable() const {
+  const uint64_t target = staged_index_.load(std::memory_order_acquire);
+  if (written_index_.load(std::memory_order_acquire) >= target) return Status::ok();
+  std::unique_lock<std::mutex> lock(readable_mu_);
+  readable_cv_.wait(lock, [&] { return stopped_ || written_index_.load() >= target; });
+  if (written_index_.load() >= target) return Status::ok();
+  lock.unlock();
+  return failed_status();
 }
 
 void ReplicaStateMachine::set_on_fail_stop(std::function<void()> callback) {
@@ -119,6 +143,8 @@ void ReplicaStateMachine::stage(std::string_view command, uint64_t index,
   const std::string& bytes = open_->commands.emplace_back(command);
   *result = machine_.apply(bytes, index, open_->batch);
   open_->results.push_back(result);
+  // Before the result can be answered (at the end of this turn): readers then wait for it.
+  if (answers_early()) staged_index_.store(index, std::memory_order_release);
 }
 
 uint64_t ReplicaStateMachine::applied_index() const {
@@ -132,6 +158,16 @@ uint64_t ReplicaStateMachine::visible_index() const {
   // After a fail-stop every staged command has its (failed) answer: nothing more to wait for.
   if (failed_index_ != 0) return applied_index();
   return machine_.committed().applied_index;
+}
+
+bool ReplicaStateMachine::answers_early() const {
+  // Commands deferred by a catch-up have no result yet: they wait for it.
+  return offload_ != nullptr && pipelined_writes_ && !catching_up_;
+}
+
+uint64_t ReplicaStateMachine::answerable_index() const {
+  // Pipelined, a result is final once staged, and readers wait for its write (await_readable).
+  return answers_early() ? applied_index() : visible_index();
 }
 
 void ReplicaStateMachine::commit_applied() {
@@ -150,6 +186,7 @@ void ReplicaStateMachine::start_write() {
       [this, turn] {
         // The Raft log is the durable record: no fsync here.
         Status s = machine_.write(turn->batch, /*sync=*/false);
+        if (s.is_ok()) note_written(turn->batch.applied_index());
         std::lock_guard<std::mutex> lock(write_mu_);
         turn->write_status = std::move(s);
         turn->written = true;
@@ -186,6 +223,7 @@ void ReplicaStateMachine::drain() {
 
 void ReplicaStateMachine::conclude(Turn& turn, Status written) {
   if (written.is_ok()) {
+    note_written(turn.batch.applied_index());
     const bool members_changed = turn.batch.members_changed();
     machine_.publish(turn.batch, open_ ? &open_->batch : nullptr);
     commits_.fetch_add(1, std::memory_order_relaxed);
@@ -336,6 +374,7 @@ Status ReplicaStateMachine::caught_up(const SnapshotPoint& target, const Snapsho
     std::lock_guard<std::mutex> lock(mu_);
     members_ = machine_.members();
   }
+  note_written(now.applied_index);
   if (on_commit_) on_commit_(now.last_position);  // live tails see the fetched events
   return Status::ok();
 }

@@ -10,8 +10,11 @@
 //    everything above the persisted applied index);
 //  - pipelining (set_pipelined_writes): given a LoopOffload (RaftNode's), a turn's batch is
 //    written on a pool thread while the loop goes on: the next turns stage on top of it
-//    (storage begin_after) and are written, as one batch, when it is done. One write is in flight at a time. visible_index()
-//    is what readers see, so the consensus layer holds results back until their write landed;
+//    (storage begin_after) and are written, as one batch, when it is done. One write is in
+//    flight at a time. Results are answered as soon as their command is applied
+//    (answerable_index), before the write lands: the Raft log already holds the command
+//    durably, and readers wait for the writes themselves (await_readable), so whoever was
+//    answered still reads what it did;
 //  - logical snapshots (SnapshotPoint: applied index, last position, digest, member directory),
 //    taken after a WAL sync because Raft truncates its log behind them;
 //  - restore: at or past the snapshot it checks the digest and keeps its state; behind it runs
@@ -82,9 +85,16 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   // either way. Set before the Raft node starts.
   void set_pipelined_writes(bool on) { pipelined_writes_ = on; }
   uint64_t visible_index() const override;
+  uint64_t answerable_index() const override;
   void drain() override;
 
   // ---- any thread ----
+  // Readers call this before reading the store: it returns once every command answered ahead
+  // of its write (above) when it was called is written to RocksDB, so a read sees every command
+  // whose result was answered before it began. Usually immediate: it waits only while a write
+  // is in flight. Unavailable if this replica fail-stopped before then (a read must not miss
+  // an answered command; the restart replays it).
+  Status await_readable() const;
   // Without a catch-up, a replica behind a snapshot fails its restore (and fail-stops).
   void set_catch_up(CatchUp catch_up);
   // The committed directory, plus the addresses of snapshots this replica restored from.
@@ -139,6 +149,8 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   void finish_write(uint64_t seq);         // loop thread, after the pool thread wrote `seq`
   void wait_written(const Turn& turn);     // blocks until the pool thread is done with it
   void conclude(Turn& turn, Status written);  // publish, or fail-stop
+  void note_written(uint64_t index);          // any thread: readers may go up to `index`
+  bool answers_early() const;                 // results answered before their write lands
 
   storage::StateMachine& machine_;
   std::function<void(Position)> on_commit_;
@@ -164,6 +176,15 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
 
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commands_{0};
+
+  // For await_readable(): the highest index staged to be answered before its write (stored by
+  // the loop before the answer) and the highest index in RocksDB; readable_cv_ signals
+  // progress and fail-stops.
+  std::atomic<uint64_t> staged_index_{0};
+  std::atomic<uint64_t> written_index_{0};
+  mutable std::mutex readable_mu_;
+  mutable std::condition_variable readable_cv_;
+  bool stopped_ = false;  // guarded by readable_mu_: fail-stopped, waiting readers give up
 };
 
 }  // namespace reckon::store

@@ -46,6 +46,7 @@ class ReplicatedLog final : public CommandLog, public Replication {
   // ---- CommandLog ----
   void submit_async(std::string command, Callback done) override;
   void close() override;
+  Status await_readable() const override { return replica_.await_readable(); }
   uint64_t commits() const override { return replica_.commits(); }
   uint64_t commands() const override { return replica_.commands(); }
 

@@ -29,11 +29,14 @@ TEST(ServerConfig, SingleModeIsAOneVoterGroupOnAnyPort) {
   EXPECT_EQ(r->node_id, 1u);
   EXPECT_EQ(r->initial_members, (std::map<uint64_t, std::string>{{1, "127.0.0.1:0"}}));
   EXPECT_EQ(r->client_address, "127.0.0.1:2113");
-  EXPECT_FALSE(r->pipelined_writes);
+  EXPECT_TRUE(r->pipelined_writes);
 
   auto pipelined = parse({"--data-dir", "/tmp/x", "--pipelined-writes"});
   ASSERT_TRUE(pipelined.is_ok()) << pipelined.status().to_string();
   EXPECT_TRUE(pipelined->stores.front().options.replication->pipelined_writes);
+  auto unpipelined = parse({"--data-dir", "/tmp/x", "--no-pipelined-writes"});
+  ASSERT_TRUE(unpipelined.is_ok()) << unpipelined.status().to_string();
+  EXPECT_FALSE(unpipelined->stores.front().options.replication->pipelined_writes);
 }
 
 TEST(ServerConfig, ClusterFlagsOfTheIssue) {

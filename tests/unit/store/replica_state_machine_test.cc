@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <rocksdb/iterator.h>
 
+#include <future>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -149,6 +151,42 @@ TEST_F(ReplicaStateMachineTest, WithoutOffloadEveryTurnIsWrittenAtOnce) {
   EXPECT_TRUE(result(r).status.is_ok());
 }
 
+TEST_F(ReplicaStateMachineTest, PipelinedResultsAreAnsweredOnceStagedAndReadersWaitForTheirWrite) {
+  ManualOffload offload;
+  replica_->set_offload(&offload);
+  EXPECT_TRUE(replica_->await_readable().is_ok());  // nothing staged: immediate
+
+  auto first = replica_->apply(append(kExpectNoStream), 1);
+  replica_->commit_applied();
+  EXPECT_EQ(replica_->answerable_index(), 1u);  // answered before its write...
+  EXPECT_EQ(replica_->visible_index(), 0u);
+
+  // ...so a reader that starts now waits until the write has landed.
+  auto reader = std::async(std::launch::async, [&] {
+    Status s = replica_->await_readable();
+    return std::make_pair(s, stored_events());
+  });
+  EXPECT_EQ(reader.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  offload.work_one();  // the pool thread's write; its continuation (publish) has not run
+  ASSERT_EQ(reader.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto [status, seen] = reader.get();
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+  EXPECT_EQ(seen, 1u);
+  offload.finish_one();
+  EXPECT_TRUE(result(first).status.is_ok());
+}
+
+TEST_F(ReplicaStateMachineTest, WithoutPipeliningResultsWaitForTheWrite) {
+  ManualOffload offload;
+  replica_->set_offload(&offload);
+  replica_->set_pipelined_writes(false);
+  replica_->apply(append(kExpectNoStream), 1);
+  EXPECT_EQ(replica_->answerable_index(), 0u);
+  replica_->commit_applied();  // written at once
+  EXPECT_EQ(replica_->answerable_index(), 1u);
+  EXPECT_TRUE(replica_->await_readable().is_ok());
+}
+
 // A replica behind a Raft snapshot catches up in the background when it has an offload:
 // restore_state returns at once, commands committed meanwhile wait (unanswered, not visible)
 // and are applied on top of the fetched state.
@@ -205,6 +243,7 @@ TEST_F(BackgroundCatchUpTest, CommandsCommittedWhileFetchingAreAppliedOnTopOfThe
   replica_->commit_applied();
   EXPECT_EQ(replica_->applied_index(), 4u);
   EXPECT_EQ(replica_->visible_index(), 0u);  // held until caught up and written
+  EXPECT_EQ(replica_->answerable_index(), 0u);  // a deferred command has no result yet
   EXPECT_EQ(replica_->snapshot_state().code(), ErrorCode::kUnavailable);
 
   offload.work_one();
