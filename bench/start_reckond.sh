@@ -8,7 +8,7 @@ RECKON=./build/tools/cli/reckon
 DATA=$(mktemp -d "/tmp/reckon-${1:-bench}-XXXXXX")
 PORT=$((20000 + RANDOM % 20000))
 HTTP=$((PORT + 1))
-"$RECKOND" $RECKOND_ARGS --data-dir "$DATA/data" --listen 127.0.0.1:$PORT --http 127.0.0.1:$HTTP >"$DATA/reckond.log" 2>&1 &
+"$RECKOND" ${RECKOND_ARGS:-} --data-dir "$DATA/data" --listen 127.0.0.1:$PORT --http 127.0.0.1:$HTTP >"$DATA/reckond.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do
