@@ -80,7 +80,10 @@ Status validate(const RaftOptions& o) {
 // a pool thread, the continuation on the loop thread, whose check phase then settles the core.
 class UvOffload final : public LoopOffload {
  public:
-  explicit UvOffload(uv_loop_t* loop) : loop_(loop) {}
+  UvOffload(uv_loop_t* loop, std::function<void(std::function<void()>)> after_next_poll)
+      : loop_(loop), after_next_poll_(std::move(after_next_poll)) {}
+
+  void after_next_poll(std::function<void()> fn) override { after_next_poll_(std::move(fn)); }
 
   void run(std::function<void()> work, std::function<void()> then_on_loop) override {
     auto* job = new Job{{}, std::move(work), std::move(then_on_loop)};
@@ -106,6 +109,7 @@ class UvOffload final : public LoopOffload {
   }
 
   uv_loop_t* loop_;
+  std::function<void(std::function<void()>)> after_next_poll_;
 };
 
 struct RaftNode::Loop {
@@ -123,8 +127,14 @@ struct RaftNode::Loop {
   uv_check_t check{};
   uv_timer_t stop_timer{};
   uv_timer_t defer_timer{};  // runs `deferred` on the next loop turn
-  UvOffload offload{&loop};
+  UvOffload offload{&loop, [this](std::function<void()> fn) { defer_past_poll(std::move(fn)); }};
   std::function<void()> deferred;
+  // after_next_poll(): functions run in the check phase once a poll has happened since they
+  // were queued; the idle handle keeps that poll from blocking meanwhile.
+  uv_idle_t poll_idle{};
+  std::vector<std::function<void()>> after_poll;
+  uint64_t polls = 0;             // check phases so far (each follows a poll)
+  uint64_t after_poll_since = 0;  // `polls` when `after_poll` was first filled
   bool loop_ready = false, transport_ready = false, io_ready = false, raft_ready = false,
        handles_ready = false;
 
@@ -186,7 +196,28 @@ struct RaftNode::Loop {
   // --- libuv callbacks --------------------------------------------------------------------
   static void on_wake(uv_async_t* handle) { static_cast<Loop*>(handle->data)->drain(); }
   static void on_prepare(uv_prepare_t* handle) { static_cast<Loop*>(handle->data)->settle(); }
-  static void on_check(uv_check_t* handle) { static_cast<Loop*>(handle->data)->settle(); }
+  static void on_check(uv_check_t* handle) {
+    auto* self = static_cast<Loop*>(handle->data);
+    self->polls++;
+    self->run_after_poll();
+    self->settle();
+  }
+  static void on_poll_idle(uv_idle_t*) {}  // being active is its job: the poll does not block
+
+  void defer_past_poll(std::function<void()> fn) {
+    if (after_poll.empty()) {
+      after_poll_since = polls;
+      uv_idle_start(&poll_idle, &Loop::on_poll_idle);
+    }
+    after_poll.push_back(std::move(fn));
+  }
+  void run_after_poll() {
+    if (after_poll.empty() || polls == after_poll_since) return;
+    uv_idle_stop(&poll_idle);
+    auto fns = std::move(after_poll);
+    after_poll.clear();
+    for (auto& fn : fns) fn();
+  }
   static void on_stop_timer(uv_timer_t* handle) { static_cast<Loop*>(handle->data)->close_raft(); }
   static void on_raft_closed(struct raft* r) { static_cast<Loop*>(r->data)->after_raft_closed(); }
   static void on_defer_timer(uv_timer_t* handle) {
@@ -261,6 +292,7 @@ struct RaftNode::Loop {
     uv_close(reinterpret_cast<uv_handle_t*>(&check), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&stop_timer), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&defer_timer), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_idle), nullptr);
   }
 
   // Releases everything start() set up when start() fails (loop thread not running).
@@ -323,7 +355,8 @@ struct RaftNode::Loop {
     uv_check_init(&loop, &check);
     uv_timer_init(&loop, &stop_timer);
     uv_timer_init(&loop, &defer_timer);
-    wake.data = prepare.data = check.data = stop_timer.data = defer_timer.data = this;
+    uv_idle_init(&loop, &poll_idle);
+    wake.data = prepare.data = check.data = stop_timer.data = defer_timer.data = poll_idle.data = this;
     handles_ready = true;
     core.io_guard().set_deferrer([this](std::function<void()> fn) {
       deferred = std::move(fn);

@@ -57,6 +57,9 @@ class LoopOffload {
  public:
   virtual ~LoopOffload() = default;
   virtual void run(std::function<void()> work, std::function<void()> then_on_loop) = 0;
+  // Runs `fn` on the loop thread once the loop has polled for I/O again (before it settles),
+  // so I/O that became ready meanwhile is handled first; by default (no loop) at once.
+  virtual void after_next_poll(std::function<void()> fn) { fn(); }
 };
 
 class ReplicatedStateMachine {

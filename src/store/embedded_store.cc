@@ -69,7 +69,10 @@ class EmbeddedStore final : public LocalStore {
     return notifier_->wait(after, timeout, std::move(done));
   }
   void cancel_wait(uint64_t id) override { notifier_->cancel(id); }
-  Position last_position() override { return notifier_->last_position(); }
+  Position last_position() override {
+    (void)readable();  // a fail-stopped replica still reports what it published
+    return notifier_->last_position();
+  }
   Result<ReadAllResult> read_all_refs(const ReadAllOptions& o,
                                       const std::function<bool(const EventRef&)>& visitor) override {
     RECKON_RETURN_IF_ERROR(readable());

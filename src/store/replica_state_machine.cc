@@ -118,8 +118,20 @@ std::shared_ptr<void> ReplicaStateMachine::apply(std::string_view command, uint6
     deferred_.push_back({std::string(command), index, result});
     return result;
   }
+  if (answers_early()) {
+    // libraft has just started its next log write: stage once the loop has handed that write
+    // on (commit_applied), so the write and the staging overlap.
+    queued_.push_back({std::string(command), index, result});
+    return result;
+  }
   stage(command, index, result);
   return result;
+}
+
+void ReplicaStateMachine::stage_queued() {
+  std::vector<Deferred> queued = std::move(queued_);
+  queued_.clear();
+  for (auto& q : queued) stage(q.command, q.index, q.result);
 }
 
 void ReplicaStateMachine::stage(std::string_view command, uint64_t index,
@@ -131,6 +143,7 @@ void ReplicaStateMachine::stage(std::string_view command, uint64_t index,
   }
   if (Status f = failed_status(); !f.is_ok()) {
     *result = storage::CommandResult{f, {}};
+    failed_index_ = std::max(failed_index_, index);  // answered: nothing more to wait for
     return;
   }
   if (!open_) {
@@ -149,6 +162,11 @@ void ReplicaStateMachine::stage(std::string_view command, uint64_t index,
 
 uint64_t ReplicaStateMachine::applied_index() const {
   if (catching_up_) return deferred_.empty() ? catching_up_->target.applied_index : deferred_.back().index;
+  if (!queued_.empty()) return queued_.back().index;
+  return staged_applied_index();
+}
+
+uint64_t ReplicaStateMachine::staged_applied_index() const {
   if (open_) return open_->batch.applied_index();
   if (writing_) return writing_->batch.applied_index();
   return std::max(machine_.committed().applied_index, failed_index_);
@@ -167,10 +185,32 @@ bool ReplicaStateMachine::answers_early() const {
 
 uint64_t ReplicaStateMachine::answerable_index() const {
   // Pipelined, a result is final once staged, and readers wait for its write (await_readable).
-  return answers_early() ? applied_index() : visible_index();
+  return answers_early() ? staged_applied_index() : visible_index();
 }
 
 void ReplicaStateMachine::commit_applied() {
+  if (!queued_.empty()) {
+    if (offload_ == nullptr) {
+      stage_queued();
+    } else {
+      // The poll this waits for handles libraft's write submission first (a write that cannot
+      // start without blocking goes to the thread pool from there), then the staging runs
+      // while that write is on disk.
+      if (!staging_armed_) {
+        staging_armed_ = true;
+        offload_->after_next_poll([this] {
+          staging_armed_ = false;
+          stage_queued();
+          commit_staged();
+        });
+      }
+      return;
+    }
+  }
+  commit_staged();
+}
+
+void ReplicaStateMachine::commit_staged() {
   if (!open_) return;
   // Synchronous unless pipelining: the simulation, a closing node, the default.
   if (offload_ == nullptr || !pipelined_writes_) return drain();
@@ -186,7 +226,6 @@ void ReplicaStateMachine::start_write() {
       [this, turn] {
         // The Raft log is the durable record: no fsync here.
         Status s = machine_.write(turn->batch, /*sync=*/false);
-        if (s.is_ok()) note_written(turn->batch.applied_index());
         std::lock_guard<std::mutex> lock(write_mu_);
         turn->write_status = std::move(s);
         turn->written = true;
@@ -209,6 +248,7 @@ void ReplicaStateMachine::finish_write(uint64_t seq) {
 }
 
 void ReplicaStateMachine::drain() {
+  stage_queued();
   if (catching_up_) finish_catch_up(catching_up_->seq);
   if (writing_) {
     wait_written(*writing_);
@@ -223,7 +263,6 @@ void ReplicaStateMachine::drain() {
 
 void ReplicaStateMachine::conclude(Turn& turn, Status written) {
   if (written.is_ok()) {
-    note_written(turn.batch.applied_index());
     const bool members_changed = turn.batch.members_changed();
     machine_.publish(turn.batch, open_ ? &open_->batch : nullptr);
     commits_.fetch_add(1, std::memory_order_relaxed);
@@ -233,6 +272,9 @@ void ReplicaStateMachine::conclude(Turn& turn, Status written) {
       members_ = machine_.members();
     }
     if (on_commit_) on_commit_(machine_.committed().last_position);
+    // Readers go on once all of it is published: the events, the heads, the member directory
+    // and the live tails' last position.
+    note_written(turn.batch.applied_index());
     return;
   }
   Status failed = Status::unavailable(

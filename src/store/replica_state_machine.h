@@ -11,10 +11,14 @@
 //  - pipelining (set_pipelined_writes): given a LoopOffload (RaftNode's), a turn's batch is
 //    written on a pool thread while the loop goes on: the next turns stage on top of it
 //    (storage begin_after) and are written, as one batch, when it is done. One write is in
-//    flight at a time. Results are answered as soon as their command is applied
+//    flight at a time. Results are answered as soon as their command is staged
 //    (answerable_index), before the write lands: the Raft log already holds the command
 //    durably, and readers wait for the writes themselves (await_readable), so whoever was
-//    answered still reads what it did;
+//    answered still reads what it did. Staging itself waits for the loop's next poll
+//    (LoopOffload::after_next_poll): libraft starts its next log write just before it hands
+//    over committed entries, and a write the kernel cannot take without blocking only reaches
+//    the thread pool from that poll, so the staging then overlaps the write instead of
+//    delaying it;
 //  - logical snapshots (SnapshotPoint: applied index, last position, digest, member directory),
 //    taken after a WAL sync because Raft truncates its log behind them;
 //  - restore: at or past the snapshot it checks the digest and keeps its state; behind it runs
@@ -141,6 +145,9 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
 
   void stage(std::string_view command, uint64_t index,
              const std::shared_ptr<storage::CommandResult>& result);
+  void stage_queued();                    // stages queued_, in order
+  void commit_staged();                   // writes (or starts writing) what is staged
+  uint64_t staged_applied_index() const;  // applied_index() without queued_
   // After a catch-up's fetch: reload and verify (fail-stop if it failed).
   Status caught_up(const SnapshotPoint& target, const SnapshotPoint& wanted, Status fetched);
   void finish_catch_up(uint64_t seq);  // loop thread, after the pool thread fetched
@@ -149,7 +156,7 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   void finish_write(uint64_t seq);         // loop thread, after the pool thread wrote `seq`
   void wait_written(const Turn& turn);     // blocks until the pool thread is done with it
   void conclude(Turn& turn, Status written);  // publish, or fail-stop
-  void note_written(uint64_t index);          // any thread: readers may go up to `index`
+  void note_written(uint64_t index);          // readers may go up to `index` (published)
   bool answers_early() const;                 // results answered before their write lands
 
   storage::StateMachine& machine_;
@@ -164,6 +171,9 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   uint64_t failed_index_ = 0;      // after a failed write: the highest index it answered
   std::unique_ptr<CatchUpRun> catching_up_;
   std::vector<Deferred> deferred_;  // while catching_up_
+  // Applied but not staged yet: staged after the loop's next poll (commit_applied).
+  std::vector<Deferred> queued_;
+  bool staging_armed_ = false;
 
   std::mutex write_mu_;
   std::condition_variable write_cv_;

@@ -161,18 +161,20 @@ TEST_F(ReplicaStateMachineTest, PipelinedResultsAreAnsweredOnceStagedAndReadersW
   EXPECT_EQ(replica_->answerable_index(), 1u);  // answered before its write...
   EXPECT_EQ(replica_->visible_index(), 0u);
 
-  // ...so a reader that starts now waits until the write has landed.
+  // ...so a reader that starts now waits until the write has landed and is published.
   auto reader = std::async(std::launch::async, [&] {
     Status s = replica_->await_readable();
-    return std::make_pair(s, stored_events());
+    return std::make_pair(s, published_);
   });
   EXPECT_EQ(reader.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
-  offload.work_one();  // the pool thread's write; its continuation (publish) has not run
+  offload.work_one();  // the pool thread's write
+  EXPECT_EQ(reader.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  offload.finish_one();  // its continuation on the loop publishes it
   ASSERT_EQ(reader.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  auto [status, seen] = reader.get();
+  auto [status, published] = reader.get();
   EXPECT_TRUE(status.is_ok()) << status.to_string();
-  EXPECT_EQ(seen, 1u);
-  offload.finish_one();
+  EXPECT_EQ(published, (std::vector<Position>{1}));
+  EXPECT_EQ(stored_events(), 1u);
   EXPECT_TRUE(result(first).status.is_ok());
 }
 
