@@ -178,6 +178,56 @@ TEST_F(ReplicaStateMachineTest, PipelinedResultsAreAnsweredOnceStagedAndReadersW
   EXPECT_TRUE(result(first).status.is_ok());
 }
 
+// An offload whose after_next_poll() keeps the function until the test plays "the loop polled".
+struct PollingOffload : ManualOffload {
+  void after_next_poll(std::function<void()> fn) override { after_poll.push_back(std::move(fn)); }
+  void poll() {
+    auto fns = std::move(after_poll);
+    after_poll.clear();
+    for (auto& fn : fns) fn();
+  }
+  std::vector<std::function<void()>> after_poll;
+};
+
+TEST_F(ReplicaStateMachineTest, CommittedEntriesAreStagedAfterTheLoopPollsAgain) {
+  PollingOffload offload;
+  replica_->set_offload(&offload);
+  auto first = replica_->apply(append(kExpectNoStream), 1);
+  auto second = replica_->apply(append(0), 2);
+  replica_->commit_applied();
+  replica_->commit_applied();  // one staging per poll, however often the loop settles
+  EXPECT_EQ(offload.after_poll.size(), 1u);
+  EXPECT_EQ(replica_->applied_index(), 2u);     // applied as far as libraft is concerned...
+  EXPECT_EQ(replica_->answerable_index(), 0u);  // ...but no result exists yet
+  EXPECT_EQ(offload.pending(), 0u);             // nor a write
+  EXPECT_TRUE(replica_->await_readable().is_ok());  // nothing answered: nothing to wait for
+
+  offload.poll();
+  EXPECT_EQ(replica_->answerable_index(), 2u);
+  ASSERT_TRUE(result(first).status.is_ok()) << result(first).status.to_string();
+  ASSERT_TRUE(result(second).status.is_ok()) << result(second).status.to_string();
+  EXPECT_EQ(result(second).appends.at(0).first_version, 1);
+  ASSERT_EQ(offload.pending(), 1u);  // both in one write
+  offload.finish_one();
+  EXPECT_EQ(replica_->visible_index(), 2u);
+  EXPECT_EQ(stored_events(), 2u);
+}
+
+TEST_F(ReplicaStateMachineTest, DrainStagesWhatWaitsForThePoll) {
+  PollingOffload offload;
+  replica_->set_offload(&offload);
+  auto first = replica_->apply(append(kExpectNoStream), 1);
+  replica_->commit_applied();
+  replica_->set_offload(nullptr);  // a closing node
+  replica_->drain();
+  EXPECT_TRUE(result(first).status.is_ok());
+  EXPECT_EQ(replica_->visible_index(), 1u);
+  EXPECT_EQ(stored_events(), 1u);
+  offload.poll();  // the late function finds nothing left to do
+  EXPECT_EQ(stored_events(), 1u);
+  EXPECT_EQ(replica_->commits(), 1u);
+}
+
 TEST_F(ReplicaStateMachineTest, WithoutPipeliningResultsWaitForTheWrite) {
   ManualOffload offload;
   replica_->set_offload(&offload);
