@@ -87,21 +87,21 @@ void ReplicaStateMachine::fail_stop(Status why) {
   if (notify) notify();
 }
 
-void ReplicaStateMachine::note_written(uint64_t index) {
+void ReplicaStateMachine::note_published(uint64_t index) {
   {
     std::lock_guard<std::mutex> lock(readable_mu_);
-    if (index <= written_index_.load(std::memory_order_relaxed)) return;
-    written_index_.store(index, std::memory_order_release);
+    if (index <= published_index_.load(std::memory_order_relaxed)) return;
+    published_index_.store(index, std::memory_order_release);
   }
   readable_cv_.notify_all();
 }
 
 Status ReplicaStateMachine::await_readable() const {
   const uint64_t target = staged_index_.load(std::memory_order_acquire);
-  if (written_index_.load(std::memory_order_acquire) >= target) return Status::ok();
+  if (published_index_.load(std::memory_order_acquire) >= target) return Status::ok();
   std::unique_lock<std::mutex> lock(readable_mu_);
-  readable_cv_.wait(lock, [&] { return stopped_ || written_index_.load() >= target; });
-  if (written_index_.load() >= target) return Status::ok();
+  readable_cv_.wait(lock, [&] { return stopped_ || published_index_.load() >= target; });
+  if (published_index_.load() >= target) return Status::ok();
   lock.unlock();
   return failed_status();
 }
@@ -274,7 +274,7 @@ void ReplicaStateMachine::conclude(Turn& turn, Status written) {
     if (on_commit_) on_commit_(machine_.committed().last_position);
     // Readers go on once all of it is published: the events, the heads, the member directory
     // and the live tails' last position.
-    note_written(turn.batch.applied_index());
+    note_published(turn.batch.applied_index());
     return;
   }
   Status failed = Status::unavailable(
@@ -416,7 +416,7 @@ Status ReplicaStateMachine::caught_up(const SnapshotPoint& target, const Snapsho
     std::lock_guard<std::mutex> lock(mu_);
     members_ = machine_.members();
   }
-  note_written(now.applied_index);
+  note_published(now.applied_index);
   if (on_commit_) on_commit_(now.last_position);  // live tails see the fetched events
   return Status::ok();
 }

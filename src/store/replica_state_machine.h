@@ -156,7 +156,7 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   void finish_write(uint64_t seq);         // loop thread, after the pool thread wrote `seq`
   void wait_written(const Turn& turn);     // blocks until the pool thread is done with it
   void conclude(Turn& turn, Status written);  // publish, or fail-stop
-  void note_written(uint64_t index);          // readers may go up to `index` (published)
+  void note_published(uint64_t index);        // readers may go up to `index`
   bool answers_early() const;                 // results answered before their write lands
 
   storage::StateMachine& machine_;
@@ -188,10 +188,10 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
   std::atomic<uint64_t> commands_{0};
 
   // For await_readable(): the highest index staged to be answered before its write (stored by
-  // the loop before the answer) and the highest index in RocksDB; readable_cv_ signals
+  // the loop before the answer) and the highest index written and published; readable_cv_ signals
   // progress and fail-stops.
   std::atomic<uint64_t> staged_index_{0};
-  std::atomic<uint64_t> written_index_{0};
+  std::atomic<uint64_t> published_index_{0};
   mutable std::mutex readable_mu_;
   mutable std::condition_variable readable_cv_;
   bool stopped_ = false;  // guarded by readable_mu_: fail-stopped, waiting readers give up

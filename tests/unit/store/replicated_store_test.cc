@@ -359,6 +359,11 @@ void expect_same_state(LocalStore& a, LocalStore& b) {
 
 // Same applied index: a delete or metadata change moves no position.
 bool converged(LocalStore& a, LocalStore& b) {
+  // An answered command may still be on its way to RocksDB (pipelined writes), and the applied
+  // index counts published commands only: a read first waits until a node published all it
+  // answered.
+  (void)a.last_position();
+  (void)b.last_position();
   return a.replication()->status().applied_index == b.replication()->status().applied_index;
 }
 
@@ -432,7 +437,9 @@ TEST(ReplicatedStore, ATransferCutMidwayIsResumedAfterTheEventsAlreadyReceived) 
   expect_same_state(*c.nodes[leader], *c.nodes[behind]);
   std::lock_guard<std::mutex> lock(c.mu);
   ASSERT_GE(c.fetched_after.size(), 2u);
-  EXPECT_EQ(c.fetched_after[0], 100u);  // what it held when it went down
+  // What it held when it went down, or more: entries the leader's log still held when the
+  // node came back may reach it before the snapshot that starts the fetch.
+  EXPECT_GE(c.fetched_after[0], 100u);
   EXPECT_GT(c.fetched_after[1], c.fetched_after[0]);  // resumed, not restarted
   EXPECT_LT(c.fetched_after[1], held);
 }
