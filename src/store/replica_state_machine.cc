@@ -189,24 +189,21 @@ uint64_t ReplicaStateMachine::answerable_index() const {
 }
 
 void ReplicaStateMachine::commit_applied() {
-  if (!queued_.empty()) {
-    if (offload_ == nullptr) {
-      stage_queued();
-    } else {
-      // The poll this waits for handles libraft's write submission first (a write that cannot
-      // start without blocking goes to the thread pool from there), then the staging runs
-      // while that write is on disk.
-      if (!staging_armed_) {
-        staging_armed_ = true;
-        offload_->after_next_poll([this] {
-          staging_armed_ = false;
-          stage_queued();
-          commit_staged();
-        });
-      }
-      return;
+  if (!queued_.empty() && offload_ != nullptr) {
+    // The poll this waits for handles libraft's write submission first (a write that cannot
+    // start without blocking goes to the thread pool from there), then the staging runs while
+    // that write is on disk.
+    if (!staging_armed_) {
+      staging_armed_ = true;
+      offload_->after_next_poll([this] {
+        staging_armed_ = false;
+        stage_queued();
+        commit_staged();
+      });
     }
+    return;
   }
+  stage_queued();  // the node is closing (offload taken back): at once
   commit_staged();
 }
 

@@ -136,7 +136,8 @@ class ReplicaStateMachine final : public consensus::ReplicatedStateMachine {
     bool done = false;
     Status outcome;
   };
-  // A command committed while catching up, applied once caught up.
+  // A committed command not staged yet: while catching up (deferred_), or until the loop's next
+  // poll (queued_).
   struct Deferred {
     std::string command;
     uint64_t index = 0;
