@@ -97,25 +97,32 @@ int GuardedIo::recover(struct raft_io* io, const struct raft_configuration* conf
 
 int GuardedIo::set_term(struct raft_io* io, raft_term term) {
   GuardedIo* g = from_outer(io);
-  return g->copy_errmsg(g->inner_->set_term(g->inner_, term));
+  int rv = g->inner_->set_term(g->inner_, term);
+  if (rv == 0) {
+    // The disk now holds this term and no vote.
+    g->vote_term_ = term;
+    g->voted_for_ = 0;
+  }
+  return g->copy_errmsg(rv);
 }
 
 int GuardedIo::set_vote(struct raft_io* io, raft_id server_id) {
   GuardedIo* g = from_outer(io);
-  const raft_term term = static_cast<struct raft*>(g->outer_.data)->current_term;
+  // The vote belongs to the term on disk. Not raft->current_term: a candidate persists its new
+  // term and its own vote before libraft updates current_term, so that still names the term
+  // before, whose vote (for another server) would wrongly refuse this one — leaving the new
+  // term without a persisted vote, free to vote again after a restart.
+  const raft_term term = g->vote_term_;
   // (4) One vote per term. libraft persists a vote before it sends the grant, so a refusal
   // here is in time to stop the grant in send().
-  if (server_id != 0 && term == g->vote_term_ && g->voted_for_ != 0 && g->voted_for_ != server_id) {
+  if (server_id != 0 && g->voted_for_ != 0 && g->voted_for_ != server_id) {
     g->refused_term_ = term;
     g->refused_candidate_ = server_id;
     g->votes_refused_++;
     return 0;  // keep the first vote on disk
   }
   int rv = g->inner_->set_vote(g->inner_, server_id);
-  if (rv == 0) {
-    g->vote_term_ = term;
-    g->voted_for_ = server_id;
-  }
+  if (rv == 0) g->voted_for_ = server_id;
   return g->copy_errmsg(rv);
 }
 

@@ -145,7 +145,7 @@ class GuardedIo {
   bool close_deferred_ = false;  // (5) close() waits for appends_in_flight_ to drain
   std::function<void(std::function<void()>)> deferrer_;
 
-  // The vote persisted in `vote_term_`, and a second grant in that term that was refused.
+  // The term on disk and the vote persisted for it, and a second grant in it that was refused.
   raft_term vote_term_ = 0;
   raft_id voted_for_ = 0;
   raft_term refused_term_ = 0;
