@@ -77,6 +77,10 @@ struct ReplicaStatus {
   uint64_t applied_index = 0;  // the state machine's (persisted with the data)
   uint64_t last_log_index = 0;
   uint64_t libraft_corrections = 0;
+  // Group commit on this node while it led: commands proposed and the Raft requests (one log
+  // write and one message per follower each) that carried them.
+  uint64_t commands_proposed = 0;
+  uint64_t apply_requests = 0;
   std::vector<ReplicaMember> members;
 };
 

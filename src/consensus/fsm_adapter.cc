@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "consensus/entry_frame.h"
+#include "consensus/proposer.h"
 
 namespace reckon::consensus {
 
@@ -49,40 +50,26 @@ int FsmAdapter::apply_cb(struct raft_fsm* fsm, const struct raft_buffer* buf, vo
   // libraft sets last_applied = index only after this callback returns (replicationApply), so
   // the entry being applied is the next one.
   const uint64_t index = raft_last_applied(self->raft_) + 1;
-  self->slot_.index = index;
+  *result = nullptr;  // results go to the Proposer by index, not through libraft's callback
   if (index <= self->machine_.applied_index()) {
     // Already in the state machine's persisted state: the Raft log is replaying entries from
     // before a restart (or from before a snapshot the state machine had already passed).
-    self->slot_.value.reset();
-    self->slot_.skipped = true;
     self->skipped_++;
-  } else {
-    auto command =
-        decode_entry_frame(std::string_view(static_cast<const char*>(buf->base), buf->len));
-    if (!command.is_ok()) {
-      // Every replica holds the same bytes, so this is a corrupt log, not a bad command: stop
-      // applying rather than guess (libraft stops at the first failing entry).
-      return RAFT_CORRUPT;
-    }
-    self->slot_.value = self->machine_.apply(*command, index);
-    self->slot_.skipped = false;
-    self->uncommitted_ = true;
-    self->applied_++;
+    if (self->proposer_ != nullptr) self->proposer_->applied(index, nullptr);
+    return 0;
   }
-  *result = &self->slot_;
+  auto command =
+      decode_entry_frame(std::string_view(static_cast<const char*>(buf->base), buf->len));
+  if (!command.is_ok()) {
+    // Every replica holds the same bytes, so this is a corrupt log, not a bad command: stop
+    // applying rather than guess (libraft stops at the first failing entry).
+    return RAFT_CORRUPT;
+  }
+  std::shared_ptr<void> value = self->machine_.apply(*command, index);
+  self->uncommitted_ = true;
+  self->applied_++;
+  if (self->proposer_ != nullptr) self->proposer_->applied(index, &value);
   return 0;
-}
-
-Result<std::shared_ptr<void>> FsmAdapter::take_result(void* result) {
-  if (result == nullptr) return Status::internal("raft_apply completed without a result");
-  auto* slot = static_cast<Slot*>(result);
-  if (slot->skipped) {
-    // Only possible if this node proposed an entry at an index its state machine had already
-    // applied: the Raft log was lost or replaced under a state machine that was not.
-    return Status::internal("command at index " + std::to_string(slot->index) +
-                            " was skipped: the state machine had already applied that index");
-  }
-  return std::move(slot->value);
 }
 
 std::string FsmAdapter::wrap_snapshot(std::string_view machine_state) {

@@ -10,9 +10,8 @@
 //    configuration changes alike);
 //  - restart idempotency: entries with index <= machine.applied_index() are skipped, because the
 //    state machine already persisted their effects (the Raft log replays from its last snapshot);
-//  - a result hand-off: the value returned by apply() is passed to the raft_apply callback
-//    (which libraft fires synchronously right after the FSM apply) without heap allocation for
-//    entries nobody waits for (followers);
+//  - a result hand-off: the value returned by apply() goes, with the entry's index, to the
+//    Proposer, which gives it to the command proposed at that index, if any (followers: none);
 //  - logical snapshots in a small versioned envelope (docs/CONSENSUS.md, "Snapshot format"),
 //    made durable off the loop when the Raft I/O runs work on a pool (RaftNode's libuv I/O): a
 //    WAL sync that can take tens of milliseconds then no longer stalls appends and heartbeats.
@@ -31,6 +30,8 @@
 #include "reckon/status.h"
 
 namespace reckon::consensus {
+
+class Proposer;
 
 class FsmAdapter {
  public:
@@ -57,9 +58,8 @@ class FsmAdapter {
   // per loop turn, before delivering the results of the commands applied in that turn.
   void commit_if_needed();
 
-  // Converts the `result` pointer a raft_apply callback received into the state machine's
-  // value. Must be called inside that callback (the slot is reused by the next apply).
-  static Result<std::shared_ptr<void>> take_result(void* result);
+  // Where the results of applied entries go (Proposer::applied). Before raft_start().
+  void report_results_to(Proposer* proposer) { proposer_ = proposer; }
 
   // Counters for tests and status.
   uint64_t applied() const { return applied_; }
@@ -72,12 +72,6 @@ class FsmAdapter {
   static Result<std::string_view> unwrap_snapshot(std::string_view bytes);
 
  private:
-  struct Slot {
-    std::shared_ptr<void> value;
-    uint64_t index = 0;
-    bool skipped = false;
-  };
-
   static int apply_cb(struct raft_fsm* fsm, const struct raft_buffer* buf, void** result);
   static int snapshot_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], unsigned* n_bufs);
   static int snapshot_async_cb(struct raft_fsm* fsm, struct raft_buffer* bufs[], unsigned* n_bufs);
@@ -87,7 +81,7 @@ class FsmAdapter {
   ReplicatedStateMachine& machine_;
   struct raft* raft_ = nullptr;
   struct raft_fsm fsm_ {};
-  Slot slot_;
+  Proposer* proposer_ = nullptr;
   bool uncommitted_ = false;  // apply() ran since the last commit_applied()
   uint64_t applied_ = 0;
   uint64_t skipped_ = 0;

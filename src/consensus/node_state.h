@@ -55,6 +55,10 @@ struct NodeStatus {
   // How often GuardedIo corrected a libraft 0.15 replication defect on this node (diagnostic;
   // docs/CONSENSUS.md, "libraft 0.15 defects").
   uint64_t libraft_corrections = 0;
+  // Commands this node proposed, and the raft_apply requests that carried them (group commit:
+  // every command queued in one loop turn goes in one request).
+  uint64_t commands_proposed = 0;
+  uint64_t apply_requests = 0;
 };
 
 }  // namespace reckon::consensus

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "consensus/entry_frame.h"
-#include "consensus/fsm_adapter.h"
 #include "consensus/raft_errors.h"
 
 namespace reckon::consensus {
@@ -11,7 +10,8 @@ namespace reckon::consensus {
 Proposer::~Proposer() {
   // Only reachable with requests outstanding if the owner skipped abandon_all(); completing
   // them here keeps the "done exactly once" promise.
-  if (!outstanding_.empty()) abandon_all(Status::unavailable("consensus replica destroyed"));
+  if (!outstanding_.empty() || !awaited_.empty())
+    abandon_all(Status::unavailable("consensus replica destroyed"));
   machine_ = nullptr;  // may be gone already; nothing waits for visibility any more
   deliver();
 }
@@ -44,13 +44,38 @@ void Proposer::finish(Request* req, Status status) {
     queue([done = std::move(done), status = std::move(status)] { done(status); });
 }
 
-void Proposer::finish_apply(Request* req, Result<std::shared_ptr<void>> result) {
-  ApplyDone done = std::move(req->apply_done);
-  outstanding_.erase(req->seq);
+void Proposer::complete(ApplyDone done, Result<std::shared_ptr<void>> result) {
   if (done) {
     queue([done = std::move(done), result = std::move(result)]() mutable {
       done(std::move(result));
     });
+  }
+}
+
+void Proposer::fail_awaited(uint64_t first, uint64_t last, const Status& why) {
+  for (auto it = awaited_.begin(); it != awaited_.end();) {
+    if (it->index >= first && it->index <= last) {
+      complete(std::move(it->done), why);
+      it = awaited_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Proposer::fail_stale_awaited() {
+  if (awaited_.empty()) return;
+  const bool leading = raft_state(raft_) == RAFT_LEADER;
+  const uint64_t term = raft_->current_term;
+  if (leading && awaited_.front().term == term && awaited_.back().term == term) return;
+  const Status lost = raft_error_status(RAFT_LEADERSHIPLOST, "raft_apply");
+  for (auto it = awaited_.begin(); it != awaited_.end();) {
+    if (!leading || it->term != term) {
+      complete(std::move(it->done), lost);
+      it = awaited_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -69,28 +94,84 @@ Status Proposer::sync_failure(int rv, std::string_view what) {
 }
 
 void Proposer::propose(std::string_view command, ApplyDone done) {
-  auto fail = [&](Status st) {
-    if (done) {
-      queue([done = std::move(done), st = std::move(st)] { done(st); });
-    }
+  std::vector<Proposal> one;
+  one.push_back({command, std::move(done)});
+  propose_all(one);
+}
+
+void Proposer::propose_all(std::vector<Proposal>& proposals) {
+  auto fail_all = [&](const Status& st) {
+    for (auto& p : proposals) complete(std::move(p.done), st);
   };
-  if (raft_ == nullptr) return fail(Status::internal("proposer not attached to a raft instance"));
-  if (command.empty()) return fail(Status::invalid_argument("empty command"));
-  if (raft_state(raft_) != RAFT_LEADER) return fail(not_leader_status(raft_));
+  if (raft_ == nullptr)
+    return fail_all(Status::internal("proposer not attached to a raft instance"));
+  if (raft_state(raft_) != RAFT_LEADER) return fail_all(not_leader_status(raft_));
+  // Entries of a term this replica no longer leads may be replaced at the indexes it is about
+  // to use: their commands must not wait there.
+  fail_stale_awaited();
 
-  struct raft_buffer buf;
-  buf.len = entry_frame_size(command.size());
-  buf.base = raft_malloc(buf.len);
-  if (buf.base == nullptr) return fail(Status::unavailable("out of memory for a raft entry"));
-  encode_entry_frame(command, static_cast<char*>(buf.base));
-
-  Request* req = track(Kind::kApply);
-  req->apply_done = std::move(done);
-  int rv = raft_apply(raft_, &req->apply, &buf, 1, &Proposer::on_apply);
-  if (rv != 0) {
-    raft_free(buf.base);  // ownership passes to libraft only on success
-    finish_apply(req, sync_failure(rv, "raft_apply"));
+  std::vector<struct raft_buffer> bufs;
+  std::vector<ApplyDone> dones;
+  bufs.reserve(proposals.size());
+  dones.reserve(proposals.size());
+  for (auto& p : proposals) {
+    if (p.command.empty()) {
+      complete(std::move(p.done), Status::invalid_argument("empty command"));
+      continue;
+    }
+    struct raft_buffer buf;
+    buf.len = entry_frame_size(p.command.size());
+    buf.base = raft_malloc(buf.len);
+    if (buf.base == nullptr) {
+      complete(std::move(p.done), Status::unavailable("out of memory for a raft entry"));
+      continue;
+    }
+    encode_entry_frame(p.command, static_cast<char*>(buf.base));
+    bufs.push_back(buf);
+    dones.push_back(std::move(p.done));
   }
+  if (bufs.empty()) return;
+
+  const uint64_t first = raft_last_index(raft_) + 1;  // where raft_apply appends
+  Request* req = track(Kind::kApply);
+  req->first_index = first;
+  req->last_index = first + bufs.size() - 1;
+  int rv = raft_apply(raft_, &req->apply, bufs.data(), static_cast<unsigned>(bufs.size()),
+                      &Proposer::on_apply);
+  if (rv != 0) {
+    for (auto& b : bufs) raft_free(b.base);  // ownership passes to libraft only on success
+    outstanding_.erase(req->seq);
+    const Status st = sync_failure(rv, "raft_apply");
+    for (auto& d : dones) complete(std::move(d), st);
+    return;
+  }
+  apply_requests_++;
+  commands_proposed_ += dones.size();
+  const uint64_t term = raft_->current_term;
+  for (size_t k = 0; k < dones.size(); ++k)
+    awaited_.push_back({first + k, term, std::move(dones[k])});
+}
+
+void Proposer::applied(uint64_t index, std::shared_ptr<void>* value) {
+  if (awaited_.empty() || awaited_.front().index > index) return;  // not ours (followers: always)
+  // Entries apply in index order, so a command waiting below `index` lost its entry.
+  fail_awaited(0, index - 1, raft_error_status(RAFT_LEADERSHIPLOST, "raft_apply"));
+  if (awaited_.empty() || awaited_.front().index != index) return;
+  Awaited a = std::move(awaited_.front());
+  awaited_.pop_front();
+  if (raft_state(raft_) != RAFT_LEADER || raft_->current_term != a.term) {
+    // Another leader may have written this index: whether it holds our command is unknown.
+    return complete(std::move(a.done), raft_error_status(RAFT_LEADERSHIPLOST, "raft_apply"));
+  }
+  if (value == nullptr) {
+    // Only possible if this node proposed an entry at an index its state machine had already
+    // applied: the Raft log was lost or replaced under a state machine that was not.
+    return complete(
+        std::move(a.done),
+        Status::internal("command at index " + std::to_string(index) +
+                         " was skipped: the state machine had already applied that index"));
+  }
+  complete(std::move(a.done), std::move(*value));
 }
 
 void Proposer::barrier(Done done) {
@@ -134,17 +215,16 @@ void Proposer::transfer_leadership(uint64_t id, Done done) {
   if (rv != 0) finish(req, sync_failure(rv, "raft_transfer"));
 }
 
-void Proposer::on_apply(struct raft_apply* apply, int status, void* result) {
+void Proposer::on_apply(struct raft_apply* apply, int status, void*) {
+  // Success means the first entry was applied; results arrive through applied().
   auto* req = static_cast<Request*>(apply->data);
   Proposer* self = req->owner;
-  if (status == 0) {
-    // The result slot is only valid inside this callback: take it now.
-    self->finish_apply(req, FsmAdapter::take_result(result));
-  } else if (status == RAFT_NOTLEADER) {
-    self->finish_apply(req, not_leader_status(self->raft_));
-  } else {
-    self->finish_apply(req, raft_error_status(status, "raft_apply"));
-  }
+  const uint64_t first = req->first_index, last = req->last_index;
+  self->outstanding_.erase(req->seq);  // destroys req
+  if (status == 0) return;
+  self->fail_awaited(first, last,
+                     status == RAFT_NOTLEADER ? not_leader_status(self->raft_)
+                                              : raft_error_status(status, "raft_apply"));
 }
 
 void Proposer::on_barrier(struct raft_barrier* barrier, int status) {
@@ -181,6 +261,7 @@ void Proposer::on_transfer(struct raft_transfer* transfer) {
 }
 
 void Proposer::deliver() {
+  if (raft_ != nullptr) fail_stale_awaited();
   // Marks never decrease along the queue, so the deliverable completions are a prefix.
   while (!ready_.empty() &&
          (machine_ == nullptr || ready_.front().visible_at <= machine_->answerable_index())) {
@@ -195,14 +276,11 @@ void Proposer::abandon_all(const Status& why) {
   auto pending = std::move(outstanding_);
   outstanding_.clear();
   for (auto& [seq, req] : pending) {
-    if (req->kind == Kind::kApply) {
-      if (req->apply_done) {
-        queue([done = std::move(req->apply_done), why] { done(why); });
-      }
-    } else if (req->done) {
-      queue([done = std::move(req->done), why] { done(why); });
-    }
+    if (req->done) queue([done = std::move(req->done), why] { done(why); });
   }
+  auto awaited = std::move(awaited_);
+  awaited_.clear();
+  for (auto& a : awaited) complete(std::move(a.done), why);
 }
 
 }  // namespace reckon::consensus

@@ -20,6 +20,9 @@ namespace reckon::consensus {
 
 namespace {
 
+// Bounds one raft_apply (and so one log write and one AppendEntries message).
+constexpr size_t kMaxCommandsPerRequest = 256;
+
 // A unit of work handed to the loop thread: a command to propose, or a task to run.
 struct QueueItem {
   std::string command;
@@ -235,15 +238,26 @@ struct RaftNode::Loop {
       items.swap(queue);
       stop_requested = stopping;
     }
+    // Consecutive commands go to libraft as one request: one disk write and one AppendEntries
+    // message per follower for all of them. A task flushes them first, so it runs after them.
+    std::vector<Proposer::Proposal> proposals;
+    auto flush = [&] {
+      if (proposals.empty()) return;
+      core.proposer().propose_all(proposals);
+      proposals.clear();
+    };
     for (auto& item : items) {
       if (item.task) {
+        flush();
         item.task();
       } else if (shutting_down) {
         item.done(Status::unavailable("raft node is stopping"));
       } else {
-        core.proposer().propose(item.command, std::move(item.done));
+        proposals.push_back({item.command, std::move(item.done)});
+        if (proposals.size() == kMaxCommandsPerRequest) flush();
       }
     }
+    flush();
     if (stop_requested && !shutting_down) begin_shutdown();
   }
 

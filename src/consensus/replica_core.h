@@ -24,6 +24,7 @@ class ReplicaCore {
  public:
   explicit ReplicaCore(ReplicatedStateMachine& machine) : fsm_(machine) {
     proposer_.hold_until_visible(&machine);
+    fsm_.report_results_to(&proposer_);
   }
 
   // RaftNode: wraps the backend's raft_io; pass the result to raft_init().

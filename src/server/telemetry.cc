@@ -101,6 +101,19 @@ Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
       ReplicaStatus st = r->status();
       return st.commit_index > st.applied_index ? double(st.commit_index - st.applied_index) : 0.0;
     });
+    // Group commit: commands per Raft request is their ratio (rate them).
+    auto replica_count = [served](uint64_t ReplicaStatus::*field) {
+      return [served, field] {
+        Replication* r = served->store->replication();
+        return r == nullptr ? 0.0 : double(r->status().*field);
+      };
+    };
+    raft_gauge("reckon_raft_commands_proposed", "Commands this node proposed as leader (monotonic)",
+               replica_count(&ReplicaStatus::commands_proposed));
+    raft_gauge(
+        "reckon_raft_apply_requests",
+        "Raft requests (one log write, one message per follower) that carried them (monotonic)",
+        replica_count(&ReplicaStatus::apply_requests));
   }
 }
 

@@ -188,6 +188,8 @@ ReplicaStatus ReplicatedLog::status() {
   out.applied_index = s.state_machine_applied;
   out.last_log_index = s.last_index;
   out.libraft_corrections = s.libraft_corrections;
+  out.commands_proposed = s.commands_proposed;
+  out.apply_requests = s.apply_requests;
   auto members = member_directory();
   if (auto it = members.find(s.leader_id); it != members.end()) out.leader_client_address = it->second;
   if (s.role == consensus::Role::kLeader && out.leader_client_address.empty() &&

@@ -326,6 +326,54 @@ TEST(RaftNode, ThreeNodesElectOneLeaderAndReplicateEveryCommand) {
   expect_healthy(c);
 }
 
+TEST(RaftNode, CommandsQueuedInOneLoopTurnShareARaftRequestAndEachGetsItsOwnResult) {
+  LocalCluster c(3);
+  c.start_all(3);
+  const int leader = c.stable_leader();
+  ASSERT_GE(leader, 0);
+  RaftNode& node = c.node(leader);
+  const NodeStatus before = node.status();
+
+  std::mutex mu;
+  std::map<std::string, uint64_t> index_of;  // command -> the index its result names
+  Completions done;
+  auto record = [&](const std::string& command) {
+    return [&, command, count = done.callback()](Result<std::shared_ptr<void>> r) {
+      if (r.is_ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        index_of[command] = static_cast<ApplyOutcome*>(r.value().get())->index;
+      }
+      count(std::move(r));
+    };
+  };
+  // Submitted from a completion, which runs on the loop thread, the burst waits in the queue
+  // until the loop drains it: all in one turn.
+  const size_t kBurst = 64;
+  node.submit("opener", [&, count = record("opener")](Result<std::shared_ptr<void>> r) {
+    for (size_t k = 0; k < kBurst; k++) {
+      const std::string command = "burst-" + std::to_string(k);
+      node.submit(command, record(command));
+    }
+    count(std::move(r));
+  });
+  ASSERT_TRUE(done.wait(kBurst + 1));
+  ASSERT_EQ(done.ok(), kBurst + 1) << done.first_error().to_string();
+
+  const NodeStatus after = node.status();
+  EXPECT_EQ(after.commands_proposed - before.commands_proposed, kBurst + 1);
+  EXPECT_EQ(after.apply_requests - before.apply_requests, 2u);  // the opener, then the burst
+  // Every result names the entry that holds its own command.
+  std::map<uint64_t, std::string> command_at;
+  for (const auto& e : c.machine(leader).entries()) command_at[e.index] = e.command;
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(index_of.size(), kBurst + 1);
+  for (const auto& [command, index] : index_of) EXPECT_EQ(command_at[index], command);
+  ASSERT_TRUE(c.all_applied(c.machine(leader).applied_index()));
+  EXPECT_EQ(c.machine(0).entries(), c.machine(1).entries());
+  EXPECT_EQ(c.machine(0).entries(), c.machine(2).entries());
+  expect_healthy(c);
+}
+
 TEST(RaftNode, StoppedLeaderIsReplacedAndRestartedNodeCatchesUpWithoutReapplying) {
   LocalCluster c(3);
   c.transfer_on_stop = false;  // a real election, as after a crash

@@ -278,33 +278,52 @@ class Simulation {
     return alive[pick(alive.size())];
   }
 
-  size_t submit(unsigned server) {
+  // Records a new submission to `server`; returns its number.
+  size_t new_submission(unsigned server) {
     size_t k = subs_.size();
     Submission s;
     s.command = "s" + std::to_string(seed_) + "-c" + std::to_string(k) + "-" +
                 std::string(pick(48), static_cast<char>('a' + pick(26)));
     s.server = server;
     subs_.push_back(s);
-    cores_[server]->proposer().propose(
-        subs_[k].command, [this, k](Result<std::shared_ptr<void>> result) {
-          Submission& sub = subs_[k];
-          sub.completions++;
-          if (result.is_ok()) {
-            sub.outcome = Outcome::kOk;
-            sub.index = static_cast<ApplyOutcome*>(result.value().get())->index;
-            if (machines_[sub.server]->visible_index() < sub.index) {
-              fail("command " + std::to_string(k) + " acknowledged at index " +
-                   std::to_string(sub.index) + " before server " + std::to_string(sub.server + 1) +
-                   "'s state machine made it visible (" +
-                   std::to_string(machines_[sub.server]->visible_index()) + ")");
-            }
-          } else {
-            sub.outcome =
-                result.code() == ErrorCode::kNotLeader ? Outcome::kNotLeader : Outcome::kFailed;
-            sub.status = result.status();
-          }
-        });
     return k;
+  }
+
+  size_t submit(unsigned server) {
+    const size_t k = new_submission(server);
+    cores_[server]->proposer().propose(subs_[k].command, on_result(k));
+    return k;
+  }
+
+  // `count` submissions to `server` as one multi-entry raft request.
+  void submit_together(unsigned server, int count) {
+    const size_t first = subs_.size();
+    for (int c = 0; c < count; c++) new_submission(server);
+    std::vector<Proposer::Proposal> proposals;
+    for (size_t k = first; k < subs_.size(); k++)
+      proposals.push_back({subs_[k].command, on_result(k)});
+    cores_[server]->proposer().propose_all(proposals);
+  }
+
+  Proposer::ApplyDone on_result(size_t k) {
+    return [this, k](Result<std::shared_ptr<void>> result) {
+      Submission& sub = subs_[k];
+      sub.completions++;
+      if (result.is_ok()) {
+        sub.outcome = Outcome::kOk;
+        sub.index = static_cast<ApplyOutcome*>(result.value().get())->index;
+        if (machines_[sub.server]->visible_index() < sub.index) {
+          fail("command " + std::to_string(k) + " acknowledged at index " +
+               std::to_string(sub.index) + " before server " + std::to_string(sub.server + 1) +
+               "'s state machine made it visible (" +
+               std::to_string(machines_[sub.server]->visible_index()) + ")");
+        }
+      } else {
+        sub.outcome =
+            result.code() == ErrorCode::kNotLeader ? Outcome::kNotLeader : Outcome::kFailed;
+        sub.status = result.status();
+      }
+    };
   }
 
   void act() {
@@ -317,8 +336,15 @@ class Simulation {
       unsigned l = leader();
       unsigned target = (l < n_ && pick(5) != 0) ? l : random_alive();
       int count = 1 + static_cast<int>(pick(6));
-      for (int c = 0; c < count; c++) submit(target);
-      log("submit " + std::to_string(count) + " to " + std::to_string(target + 1));
+      // Even counts go as one request (the Raft loop's group commit), odd ones one by one.
+      const bool together = count % 2 == 0;
+      if (together) {
+        submit_together(target, count);
+      } else {
+        for (int c = 0; c < count; c++) submit(target);
+      }
+      log("submit " + std::to_string(count) + (together ? " together" : "") + " to " +
+          std::to_string(target + 1));
     } else if (choice < 48) {
       log(net_.partition(a, b));
     } else if (choice < 52) {
@@ -422,7 +448,14 @@ class Simulation {
       }
       return true;
     };
-    if (!step_until(all_applied, budget)) {
+    // Elections can drag on here too (see wait_for_leader): re-draw timeouts between tries.
+    bool converged = false;
+    for (const raft_time deadline = raft_fixture_time(&f_) + budget;
+         !converged && raft_fixture_time(&f_) < deadline;) {
+      converged = step_until(all_applied, 4 * election_);
+      if (!converged) redraw_election_timeouts();
+    }
+    if (!converged) {
       std::string where;
       for (unsigned i = 0; i < n_; i++) {
         where += " " + std::to_string(i + 1) + ":" + std::to_string(machines_[i]->applied_index());

@@ -95,11 +95,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using consensus::LeadershipEvent;
+using consensus::Proposer;
 using consensus::ReplicaCore;
 using consensus::Role;
+using reckon::testing::env_u64;
 using storage::CommandResult;
 using testing::CrashableRaftIo;
-using reckon::testing::env_u64;
 
 // tmpfs when there is one: every snapshot syncs RocksDB, and fsyncs on a busy disk would make
 // the run's length depend on everything else the machine does.
@@ -732,40 +733,59 @@ class StorageSimulation {
     const size_t k = subs_.size();
     s.server = server;
     subs_.push_back(std::move(s));
-    reps_[server].core->proposer().propose(
-        subs_[k].command, [this, k](Result<std::shared_ptr<void>> result) {
-          Submission& sub = subs_[k];
-          sub.completions++;
-          if (result.is_ok()) {
-            auto* applied = static_cast<Applied*>(result.value().get());
-            sub.outcome = Outcome::kOk;
-            sub.index = applied->index;
-            sub.result = *applied->result;
-            if (sub.result.status.code() == ErrorCode::kUnavailable) {
-              // Not applied here (a fail-stopped replica, or one whose catch-up brought the
-              // command in from a peer): its outcome is unknown, there is nothing to read.
-              sub.outcome = Outcome::kFailed;
-            } else if (const uint64_t visible = reps_[sub.server].replica->visible_index();
-                       visible < sub.index) {
-              fail("submission " + std::to_string(k) + " answered (index " +
-                   std::to_string(sub.index) + ") before server " + std::to_string(sub.server + 1) +
-                   " made it visible (" + std::to_string(visible) + ")");
-            }
-            if (sub.outcome == Outcome::kOk) {
-              for (const auto& a : sub.result.appends) {
-                int64_t& v = known_.try_emplace(a.stream_id, kNoVersion).first->second;
-                v = std::max(v, a.last_version);
-              }
-            }
-          } else {
-            sub.outcome =
-                result.code() == ErrorCode::kNotLeader ? Outcome::kNotLeader : Outcome::kFailed;
-            sub.status = result.status();
-            log("submission " + std::to_string(k) + " to " + std::to_string(sub.server + 1) + ": " +
-                sub.status.to_string());
-          }
-        });
+    if (gathering_) {
+      gathered_.push_back(k);
+    } else {
+      reps_[server].core->proposer().propose(subs_[k].command, on_result(k));
+    }
     return k;
+  }
+
+  // Submissions made by `submit` go to `server` as one multi-entry raft request, as the Raft
+  // loop's group commit sends them.
+  void propose_together(unsigned server, const std::function<void()>& submit) {
+    gathering_ = true;
+    submit();
+    gathering_ = false;
+    std::vector<Proposer::Proposal> proposals;
+    for (size_t k : gathered_) proposals.push_back({subs_[k].command, on_result(k)});
+    gathered_.clear();
+    reps_[server].core->proposer().propose_all(proposals);
+  }
+
+  Proposer::ApplyDone on_result(size_t k) {
+    return [this, k](Result<std::shared_ptr<void>> result) {
+      Submission& sub = subs_[k];
+      sub.completions++;
+      if (result.is_ok()) {
+        auto* applied = static_cast<Applied*>(result.value().get());
+        sub.outcome = Outcome::kOk;
+        sub.index = applied->index;
+        sub.result = *applied->result;
+        if (sub.result.status.code() == ErrorCode::kUnavailable) {
+          // Not applied here (a fail-stopped replica, or one whose catch-up brought the
+          // command in from a peer): its outcome is unknown, there is nothing to read.
+          sub.outcome = Outcome::kFailed;
+        } else if (const uint64_t visible = reps_[sub.server].replica->visible_index();
+                   visible < sub.index) {
+          fail("submission " + std::to_string(k) + " answered (index " + std::to_string(sub.index) +
+               ") before server " + std::to_string(sub.server + 1) + " made it visible (" +
+               std::to_string(visible) + ")");
+        }
+        if (sub.outcome == Outcome::kOk) {
+          for (const auto& a : sub.result.appends) {
+            int64_t& v = known_.try_emplace(a.stream_id, kNoVersion).first->second;
+            v = std::max(v, a.last_version);
+          }
+        }
+      } else {
+        sub.outcome =
+            result.code() == ErrorCode::kNotLeader ? Outcome::kNotLeader : Outcome::kFailed;
+        sub.status = result.status();
+        log("submission " + std::to_string(k) + " to " + std::to_string(sub.server + 1) + ": " +
+            sub.status.to_string());
+      }
+    };
   }
 
   void submit_member(unsigned server, uint64_t id) {
@@ -850,8 +870,18 @@ class StorageSimulation {
       unsigned target = (l < n_ && pick(5) != 0) ? l : random_up();
       if (target == n_) return;
       int count = 1 + static_cast<int>(pick(6));
-      for (int c = 0; c < count; c++) submit_random(target);
-      log("submit " + std::to_string(count) + " to " + std::to_string(target + 1));
+      // Even counts go as one request (the Raft loop's group commit), odd ones one by one.
+      const bool together = count % 2 == 0;
+      auto submit = [&] {
+        for (int c = 0; c < count; c++) submit_random(target);
+      };
+      if (together) {
+        propose_together(target, submit);
+      } else {
+        submit();
+      }
+      log("submit " + std::to_string(count) + (together ? " together" : "") + " to " +
+          std::to_string(target + 1));
     } else if (choice < 48) {
       log(net_.partition(a, b));
     } else if (choice < 52) {
@@ -905,7 +935,9 @@ class StorageSimulation {
         const std::string isolated = net_.isolate(a);
         const int count = static_cast<int>(threshold_ + trailing_ + pick(20));
         const size_t first = subs_.size();
-        for (int c = 0; c < count; c++) submit_random(l);
+        propose_together(l, [&] {
+          for (int c = 0; c < count; c++) submit_random(l);
+        });
         log(isolated + " and submit " + std::to_string(count) + " to " + std::to_string(l + 1));
         step_until(
             [&] {
@@ -1218,6 +1250,8 @@ class StorageSimulation {
   std::set<unsigned> doomed_;  // to lose power after this step (a catch-up failed midway)
   std::map<std::string, int64_t> known_;  // stream -> highest acknowledged version
   std::vector<Submission> subs_;
+  bool gathering_ = false;  // propose() collects into gathered_ (propose_together)
+  std::vector<size_t> gathered_;
   bool storm_ = true;  // toggled before the first action: the schedule opens calm
   bool converging_ = false;
   bool pipelined_ = false;  // RocksDB writes in the background too (catch-ups always are)
