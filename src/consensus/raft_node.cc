@@ -1,5 +1,6 @@
 #include "consensus/raft_node.h"
 
+#include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
@@ -332,6 +333,7 @@ struct RaftNode::Loop {
 
   void run() {
     loop_thread_id.store(std::this_thread::get_id());
+    pthread_setname_np(pthread_self(), "raft-loop");  // for top -H, perf and gdb
     uv_run(&loop, UV_RUN_DEFAULT);
     // libraft and every handle are closed. Complete whatever never got an answer.
     std::vector<QueueItem> leftovers;

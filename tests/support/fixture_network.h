@@ -5,6 +5,7 @@
 // schedule does not depend on this class. Each fault returns the line the schedule logs.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -61,7 +62,22 @@ class FixtureNetwork {
   }
   std::string set_latency(unsigned a, unsigned ms) {
     raft_fixture_set_network_latency(f_, a, ms);
+    latency_[a] = ms;
     return "latency " + name(a) + " = " + std::to_string(ms);
+  }
+  // Lowers every server's message latency to at most `max_ms`. A healed network meets Raft's
+  // timing requirement (a round trip well inside the election timeout); storms may break it,
+  // and no leader can then hold on (it steps down before any follower's answer arrives).
+  std::string bound_latencies(unsigned max_ms) {
+    std::string changed;
+    for (auto& [server, ms] : latency_) {
+      if (ms <= max_ms) continue;
+      raft_fixture_set_network_latency(f_, server, max_ms);
+      changed += " " + name(server) + ":" + std::to_string(ms);
+      ms = max_ms;
+    }
+    return "latencies bounded to " + std::to_string(max_ms) + " ms" +
+           (changed.empty() ? "" : " (were" + changed + ")");
   }
   std::string set_election_timeout(unsigned a, unsigned ms) {
     raft_fixture_set_randomized_election_timeout(f_, a, ms);
@@ -85,6 +101,7 @@ class FixtureNetwork {
   struct raft_fixture* f_ = nullptr;
   unsigned n_ = 0;
   std::set<std::pair<unsigned, unsigned>> down_;
+  std::map<unsigned, unsigned> latency_;  // as set through set_latency()
 };
 
 }  // namespace reckon::testing

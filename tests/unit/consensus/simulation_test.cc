@@ -123,6 +123,7 @@ class Simulation {
       for (int s = 0; s < steps; s++) step();
     }
     heal();
+    log(net_.bound_latencies(election_ / 3));
     converge();
     check();
     return failures_;
@@ -199,7 +200,7 @@ class Simulation {
       raft_set_install_snapshot_timeout(r, 10 * election);
       raft_fixture_set_randomized_election_timeout(
           &f_, i, election + static_cast<unsigned>(pick(election)));
-      raft_fixture_set_network_latency(&f_, i, 2 + static_cast<unsigned>(pick(30)));
+      net_.set_latency(i, 2 + static_cast<unsigned>(pick(30)));
       raft_fixture_set_disk_latency(&f_, i, 1 + static_cast<unsigned>(pick(15)));
     }
     election_ = election;
@@ -433,7 +434,7 @@ class Simulation {
       } else {
         // Typically a candidate left in leadership-transfer mode with a stale log deposing
         // each new leader in lock-step with the fixed timers (docs/CONSENSUS.md).
-        log("marker refused: " + subs_[k].status.to_string());
+        log("marker refused: " + subs_[k].status.to_string() + describe());
         redraw_election_timeouts();
         step_until([] { return false; }, election_);  // let the cluster move on
       }

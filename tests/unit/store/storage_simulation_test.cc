@@ -301,6 +301,7 @@ class StorageSimulation {
     }
     if (failures_.empty()) {
       heal();
+      log(net_.bound_latencies(election_ / 3));
       converge();
     }
     if (failures_.empty()) check();
@@ -537,7 +538,7 @@ class StorageSimulation {
       configure(r);
       raft_fixture_set_randomized_election_timeout(
           &f_, i, election_ + static_cast<unsigned>(pick(election_)));
-      raft_fixture_set_network_latency(&f_, i, 2 + static_cast<unsigned>(pick(30)));
+      net_.set_latency(i, 2 + static_cast<unsigned>(pick(30)));
       raft_fixture_set_disk_latency(&f_, i, 1 + static_cast<unsigned>(pick(15)));
     }
     struct raft_configuration conf;
