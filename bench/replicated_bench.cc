@@ -78,6 +78,9 @@ struct Group {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (leader == nullptr) std::abort();
+    // Measure the steady state: let the start-up I/O (libraft preparing its first log
+    // segments, RocksDB creating its files) finish before the clock starts.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   }
   ~Group() {
     nodes.clear();

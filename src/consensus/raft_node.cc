@@ -16,6 +16,7 @@
 #include "consensus/libraft.h"
 #include "consensus/raft_errors.h"
 #include "consensus/replica_core.h"
+#include "consensus/segment_prefill.h"
 
 namespace reckon::consensus {
 
@@ -383,6 +384,7 @@ struct RaftNode::Loop {
     if (rv != 0) return raft_error_status(rv, "raft_uv_tcp_init", transport.errmsg);
     transport_ready = true;
 
+    register_segment_dir(o.data_dir);  // zero-filled segments: see segment_prefill.h
     rv = raft_uv_init(&io, &loop, o.data_dir.c_str(), &transport);
     if (rv != 0) return raft_error_status(rv, "raft_uv_init", io.errmsg);
     io_ready = true;

@@ -5,7 +5,6 @@
 // Waiting is always on a condition with a deadline (wait_for), never a fixed sleep.
 
 #include "consensus/raft_node.h"
-#include "support/ports.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -25,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "consensus/segment_prefill.h"
+#include "support/ports.h"
 #include "support/temp_dir.h"
 #include "unit/consensus/recording_state_machine.h"
 
@@ -263,6 +264,31 @@ TEST(RaftNode, SingleVoterGroupCommitsAndApplies) {
   EXPECT_EQ(huge.code(), ErrorCode::kLimitExceeded);
   EXPECT_TRUE(wait_status([&](RaftNode::Done d) { c.node(0).barrier(std::move(d)); }).is_ok());
   expect_healthy(c);
+}
+
+// libraft prepares its log segments through posix_fallocate(); segment_prefill makes them
+// zero-filled in a node's directory, and the log written into them reads back after a restart.
+TEST(RaftNode, LogSegmentsArePreparedZeroFilledAndHoldTheLogAcrossARestart) {
+  const uint64_t before = segments_prefilled();
+  LocalCluster c(1);
+  c.start_all(1);
+  ASSERT_EQ(c.stable_leader(), 0);
+  for (int k = 0; k < 50; k++) {
+    auto r = submit_and_wait(c.node(0), std::string(3000, static_cast<char>('a' + k % 26)));
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  }
+  EXPECT_GT(segments_prefilled(), before);
+
+  c.stop(0);
+  c.replace_machine(0);  // a state machine without state: the whole log replays from disk
+  c.start(0);
+  ASSERT_EQ(c.stable_leader(), 0);
+  ASSERT_TRUE(wait_status([&](RaftNode::Done d) { c.node(0).barrier(std::move(d)); }).is_ok());
+  auto entries = c.machine(0).entries();
+  ASSERT_EQ(entries.size(), 50u);
+  for (int k = 0; k < 50; k++) {
+    EXPECT_EQ(entries[k].command, std::string(3000, static_cast<char>('a' + k % 26)));
+  }
 }
 
 TEST(RaftNode, ThreeNodesElectOneLeaderAndReplicateEveryCommand) {
