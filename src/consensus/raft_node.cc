@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "consensus/libraft.h"
+#include "consensus/nodelay_transport.h"
 #include "consensus/raft_errors.h"
 #include "consensus/replica_core.h"
 #include "consensus/segment_prefill.h"
@@ -125,6 +126,7 @@ struct RaftNode::Loop {
   ReplicaCore core;
   uv_loop_t loop{};
   struct raft_uv_transport transport {};
+  NoDelayHooks nodelay;
   struct raft_io io {};
   struct raft raft {};
   uv_async_t wake{};
@@ -383,6 +385,7 @@ struct RaftNode::Loop {
     rv = raft_uv_tcp_init(&transport, &loop);
     if (rv != 0) return raft_error_status(rv, "raft_uv_tcp_init", transport.errmsg);
     transport_ready = true;
+    nodelay.install(&transport);  // Nagle off on peer connections: see nodelay_transport.h
 
     register_segment_dir(o.data_dir);  // zero-filled segments: see segment_prefill.h
     rv = raft_uv_init(&io, &loop, o.data_dir.c_str(), &transport);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,10 +17,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,6 +172,7 @@ class LocalCluster {
         std::make_unique<RecordingStateMachine>(members_[i].id, &peers_, &history_);
   }
   const std::string& address(size_t i) const { return members_[i].address; }
+  int port(size_t i) const { return members_[i].port; }
   uint64_t id(size_t i) const { return members_[i].id; }
   size_t size() const { return members_.size(); }
   CommittedHistory& history() { return history_; }
@@ -349,6 +354,43 @@ TEST(RaftNode, ThreeNodesElectOneLeaderAndReplicateEveryCommand) {
   NodeStatus s = c.node(leader).status();
   ASSERT_EQ(s.members.size(), 3u);
   for (auto& m : s.members) EXPECT_EQ(m.role, MemberRole::kVoter);
+  expect_healthy(c);
+}
+
+// The process's connected TCP sockets with an end on one of `ports`, and whether each has
+// TCP_NODELAY.
+std::vector<bool> nodelay_of_connections_on(const std::set<int>& ports) {
+  std::vector<bool> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::atoi(entry.path().filename().c_str());
+    sockaddr_in local{}, peer{};
+    socklen_t local_len = sizeof local, peer_len = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;
+    if (local.sin_family != AF_INET) continue;
+    if (ports.count(ntohs(local.sin_port)) == 0 && ports.count(ntohs(peer.sin_port)) == 0) continue;
+    int on = 0;
+    socklen_t len = sizeof on;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) != 0) continue;
+    out.push_back(on != 0);
+  }
+  return out;
+}
+
+// libraft's TCP transport leaves Nagle's algorithm on: each small AppendEntries sent while the
+// previous one is unacknowledged then waits for the peer's delayed ACK (40 ms). Every Raft
+// connection, accepted or connected, must have TCP_NODELAY.
+TEST(RaftNode, PeerConnectionsHaveNagleOff) {
+  LocalCluster c(3);
+  c.start_all(3);
+  const int leader = c.stable_leader();
+  ASSERT_GE(leader, 0);
+  for (int k = 0; k < 10; k++)
+    ASSERT_TRUE(submit_and_wait(c.node(leader), "n" + std::to_string(k)).is_ok());
+  const std::set<int> ports{c.port(0), c.port(1), c.port(2)};
+  const auto flags = nodelay_of_connections_on(ports);
+  ASSERT_GE(flags.size(), 4u);  // each leader-follower pair, both ends, at least
+  for (bool on : flags) EXPECT_TRUE(on);
   expect_healthy(c);
 }
 
