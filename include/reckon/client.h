@@ -29,7 +29,9 @@ struct ClientOptions {
   int64_t max_backoff_ms = 1'000;
   bool require_leader_reads = false;  // reads see the leader's up-to-date view
   // append_multi_async sends over one multiplexed AppendSession call instead of one unary
-  // call per append: much cheaper per append for many concurrent appends (no retries there).
+  // call per append: much cheaper per append for many concurrent appends. Asynchronous
+  // appends (either way) follow a NotLeader that names the leader, but do not retry otherwise
+  // and do not wait out an election (the blocking calls do).
   bool multiplex_appends = false;
 };
 

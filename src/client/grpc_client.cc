@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -37,6 +38,25 @@ class GrpcClient final : public Client {
  public:
   explicit GrpcClient(ClientOptions options) : options_(std::move(options)) {
     endpoints_ = options_.endpoints;
+  }
+
+  // Asynchronous appends call back into the client (redirects) from gRPC's threads: stop new
+  // redirects and sessions, close the session (it fails what it still waits for), and wait
+  // until every callback has returned.
+  ~GrpcClient() override {
+    {
+      std::lock_guard<std::mutex> lock(async_mu_);
+      closing_ = true;
+    }
+    std::vector<std::shared_ptr<client::AppendMux>> sessions;
+    {
+      std::lock_guard<std::mutex> lock(mux_mu_);
+      sessions = std::move(retired_muxes_);
+      sessions.push_back(std::move(mux_));
+    }
+    sessions.clear();
+    std::unique_lock<std::mutex> lock(async_mu_);
+    async_idle_.wait(lock, [&] { return async_in_flight_ == 0; });
   }
 
   std::string current_endpoint() const override {
@@ -78,33 +98,19 @@ class GrpcClient final : public Client {
 
   void append_multi_async(std::vector<StreamAppend> appends, std::optional<AppendCondition> condition,
                           AppendCallback done) override {
-    if (options_.multiplex_appends) {
-      mux()->send(build_append(appends, condition), std::move(done));
-      return;
+    auto pending = std::make_shared<AsyncAppend>();
+    pending->request = build_append(appends, condition);  // gives every event its id
+    pending->appends = std::move(appends);
+    pending->condition = std::move(condition);
+    pending->done = std::move(done);
+    {
+      std::lock_guard<std::mutex> lock(async_mu_);
+      ++async_in_flight_;
     }
-    // One attempt, no redirect: callers that need retries use the blocking call.
-    struct AsyncCall {
-      grpc::ClientContext ctx;
-      v1::AppendRequest req;
-      v1::AppendResponse resp;
-      std::shared_ptr<Stubs> stubs;
-      AppendCallback done;
-    };
-    auto call = std::make_shared<AsyncCall>();
-    call->req = build_append(appends, condition);
-    call->done = std::move(done);
-    call->stubs = current_stubs();
-    call->ctx.set_deadline(deadline());
-    call->stubs->streams->async()->Append(&call->ctx, &call->req, &call->resp,
-                                          [call](grpc::Status gs) {
-      Status s = wire::from_grpc(gs, call->ctx.GetServerTrailingMetadata());
-      if (!s.is_ok()) return call->done(s);
-      std::vector<AppendResult> out;
-      for (const auto& r : call->resp.results()) out.push_back(wire::from_proto(r));
-      call->done(std::move(out));
-    });
+    send_async(std::move(pending));
   }
 
+  // ---- Reads ----
   // ---- Reads ----
   Result<ReadStreamResult> read(const std::string& stream_id, const ReadStreamOptions& o) override {
     ReadStreamResult result;
@@ -550,11 +556,91 @@ class GrpcClient final : public Client {
   std::shared_ptr<Stubs> current_stubs() { return stubs_for(current_endpoint()); }
 
   // The multiplexed append session, reopened when the previous one broke.
+  // Opened on the current endpoint; a new one once the client followed the leader elsewhere.
+  // nullptr once the client is closing.
   std::shared_ptr<client::AppendMux> mux() {
-    auto stubs = current_stubs();
+    const std::string endpoint = current_endpoint();
+    auto stubs = stubs_for(endpoint);
+    {
+      std::lock_guard<std::mutex> lock(async_mu_);
+      if (closing_) return nullptr;
+    }
     std::lock_guard<std::mutex> lock(mux_mu_);
-    if (!mux_ || mux_->broken()) mux_ = std::make_shared<client::AppendMux>(stubs->append_sessions.get());
+    if (!mux_ || mux_->broken() || mux_endpoint_ != endpoint) {
+      // This may run inside one of the old session's callbacks (a redirect), and its destructor
+      // waits for gRPC to finish with it: keep it until the client goes.
+      if (mux_) retired_muxes_.push_back(std::move(mux_));
+      mux_ = std::make_shared<client::AppendMux>(stubs->append_sessions.get());
+      mux_endpoint_ = endpoint;
+    }
     return mux_;
+  }
+
+  // An asynchronous append and what a redirect needs to send it again. A NotLeader answer
+  // naming another node is followed like in call(): the follower ran nothing, so sending the
+  // same events (same ids) to the leader is safe. Leader unknown (an election) or any other
+  // outcome goes to `done`: the blocking calls are the ones that wait out an election.
+  struct AsyncAppend {
+    v1::AppendRequest request;  // moved out by each send; rebuilt from `appends` for a redirect
+    std::vector<StreamAppend> appends;
+    std::optional<AppendCondition> condition;
+    AppendCallback done;
+    int attempt = 1;
+  };
+
+  void send_async(std::shared_ptr<AsyncAppend> pending) {
+    const std::string endpoint = current_endpoint();
+    auto on_result = [this, pending, endpoint](Result<std::vector<AppendResult>> r) {
+      if (!r.is_ok() && redirect_async(r.status(), endpoint, *pending)) return send_async(pending);
+      AppendCallback done = std::move(pending->done);
+      done(std::move(r));
+      finish_async();  // last use of `this`: the destructor may go on once it returns
+    };
+    if (options_.multiplex_appends) {
+      auto session = mux();
+      if (!session) return on_result(Status::unavailable("client is closing"));
+      session->send(std::move(pending->request), std::move(on_result));
+      return;
+    }
+    struct AsyncCall {
+      grpc::ClientContext ctx;
+      v1::AppendRequest req;
+      v1::AppendResponse resp;
+      std::shared_ptr<Stubs> stubs;
+    };
+    auto call = std::make_shared<AsyncCall>();
+    call->req = std::move(pending->request);
+    call->stubs = stubs_for(endpoint);
+    call->ctx.set_deadline(deadline());
+    call->stubs->streams->async()->Append(
+        &call->ctx, &call->req, &call->resp,
+        [call, on_result = std::move(on_result)](grpc::Status gs) mutable {
+          Status s = wire::from_grpc(gs, call->ctx.GetServerTrailingMetadata());
+          if (!s.is_ok()) return on_result(s);
+          std::vector<AppendResult> out;
+          for (const auto& r : call->resp.results()) out.push_back(wire::from_proto(r));
+          on_result(std::move(out));
+        });
+  }
+
+  // Whether to send `pending` again after `s` from `endpoint`; prepares it if so.
+  bool redirect_async(const Status& s, const std::string& endpoint, AsyncAppend& pending) {
+    if (s.code() != ErrorCode::kNotLeader || pending.attempt >= options_.max_attempts) return false;
+    const auto* info = s.not_leader_info();
+    if (info == nullptr || info->address.empty() || info->address == endpoint) return false;
+    {
+      std::lock_guard<std::mutex> lock(async_mu_);
+      if (closing_) return false;
+    }
+    follow_leader(info->address);
+    pending.request = build_append(pending.appends, pending.condition);  // same ids
+    pending.attempt++;
+    return true;
+  }
+
+  void finish_async() {
+    std::lock_guard<std::mutex> lock(async_mu_);
+    if (--async_in_flight_ == 0) async_idle_.notify_all();  // under the lock: see ~GrpcClient
   }
 
   void follow_leader(const std::string& address) {
@@ -994,7 +1080,13 @@ class GrpcClient final : public Client {
   std::vector<std::string> endpoints_;
   size_t current_ = 0;
   std::map<std::string, std::shared_ptr<Stubs>> stubs_;
+  std::mutex async_mu_;
+  std::condition_variable async_idle_;
+  size_t async_in_flight_ = 0;  // asynchronous appends whose callback has not returned yet
+  bool closing_ = false;
   std::mutex mux_mu_;
+  std::string mux_endpoint_;
+  std::vector<std::shared_ptr<client::AppendMux>> retired_muxes_;  // replaced sessions
   std::shared_ptr<client::AppendMux> mux_;  // declared last: destroyed before the stubs
 };
 

@@ -3,6 +3,8 @@
 // require-leader reads, leader failover after kill -9 and the killed node's recovery,
 // membership changes (join, promote, remove) and leadership transfer, through reckon::Client
 // and the `reckon` CLI.
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "cluster/cluster_test_util.h"
@@ -152,6 +154,59 @@ TEST(ClusterReplication, WritesOnTheLeaderAndThroughAFollowerReachEveryNode) {
 }
 
 // ---------------------------------------------------------------- failover
+
+// The asynchronous appends (unary and multiplexed) follow NotLeader to the leader too: a
+// follower ran nothing, so the client sends the same events (same ids) there.
+TEST(ClusterReplication, AsyncAppendsThroughAFollowerFollowTheLeader) {
+  TestCluster cluster;
+  ASSERT_TRUE(cluster.start(3).is_ok());
+  const uint64_t leader = cluster.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 1 ? 2 : 1;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto st = cluster.status_of(follower);
+        return st && st->leader == cluster.node(leader).address();
+      },
+      milliseconds(5'000)));
+
+  for (bool multiplex : {false, true}) {
+    SCOPED_TRACE(multiplex ? "multiplexed" : "unary");
+    ClientOptions o;
+    o.endpoints = {cluster.node(follower).address()};
+    o.max_attempts = 3;
+    o.timeout_ms = 5'000;
+    o.multiplex_appends = multiplex;
+    auto client = Client::connect(o);
+    ASSERT_TRUE(client.is_ok());
+    constexpr int kAppends = 20;
+    std::mutex mu;
+    std::condition_variable cv;
+    int done = 0;
+    std::vector<Status> failures;
+    const std::string stream = multiplex ? "async-mux" : "async-unary";
+    for (int i = 0; i < kAppends; i++) {
+      std::vector<StreamAppend> parts;
+      parts.push_back(StreamAppend{stream, kExpectAny, numbered_events(i, 1)});
+      (*client)->append_multi_async(std::move(parts), std::nullopt,
+                                    [&](Result<std::vector<AppendResult>> r) {
+                                      std::lock_guard<std::mutex> lock(mu);
+                                      if (!r.is_ok()) failures.push_back(r.status());
+                                      done++;
+                                      cv.notify_all();
+                                    });
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done == kAppends; }));
+    }
+    for (const auto& f : failures) ADD_FAILURE() << f.to_string();
+    EXPECT_EQ((*client)->current_endpoint(), cluster.node(leader).address());
+    auto r = cluster.direct_client(leader)->read(stream, ReadStreamOptions{});
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_EQ(r->events.size(), static_cast<size_t>(kAppends));  // each exactly once
+  }
+}
 
 TEST(ClusterFailover, LeaderKilledNewLeaderAcceptsWritesAndTheOldLeaderRecoversOnItsDataDir) {
   TestCluster cluster;
