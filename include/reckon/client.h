@@ -31,7 +31,8 @@ struct ClientOptions {
   // append_multi_async sends over one multiplexed AppendSession call instead of one unary
   // call per append: much cheaper per append for many concurrent appends. Asynchronous
   // appends (either way) follow a NotLeader that names the leader, but do not retry otherwise
-  // and do not wait out an election (the blocking calls do).
+  // and do not wait out an election (the blocking calls do). Destroying the client waits for
+  // the callbacks of asynchronous appends: never destroy it from inside one.
   bool multiplex_appends = false;
 };
 

@@ -111,7 +111,6 @@ class GrpcClient final : public Client {
   }
 
   // ---- Reads ----
-  // ---- Reads ----
   Result<ReadStreamResult> read(const std::string& stream_id, const ReadStreamOptions& o) override {
     ReadStreamResult result;
     ReadStreamOptions opts = o;
@@ -555,9 +554,8 @@ class GrpcClient final : public Client {
 
   std::shared_ptr<Stubs> current_stubs() { return stubs_for(current_endpoint()); }
 
-  // The multiplexed append session, reopened when the previous one broke.
-  // Opened on the current endpoint; a new one once the client followed the leader elsewhere.
-  // nullptr once the client is closing.
+  // The multiplexed append session on the current endpoint: a new one when the previous one
+  // broke or the client followed the leader elsewhere; nullptr once the client is closing.
   std::shared_ptr<client::AppendMux> mux() {
     const std::string endpoint = current_endpoint();
     auto stubs = stubs_for(endpoint);
