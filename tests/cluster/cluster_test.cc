@@ -93,17 +93,24 @@ TEST(ClusterFormation, ThreeNodesElectOneLeaderAndEveryNodeListsEveryMemberWithI
 
 // ---------------------------------------------------------------- replication
 
-TEST(ClusterReplication, WritesOnTheLeaderAndThroughAFollowerReachEveryNode) {
-  TestCluster cluster;
+// Starts a 3-node cluster and waits until one of its followers names the leader's client
+// address (its NotLeader answers carry it from then on).
+void start_with_a_follower_naming_the_leader(TestCluster& cluster, uint64_t& leader,
+                                             uint64_t& follower) {
   ASSERT_TRUE(cluster.start(3).is_ok());
-  const uint64_t leader = cluster.wait_for_leader();
+  leader = cluster.wait_for_leader();
   ASSERT_NE(leader, 0u);
-  const uint64_t follower = leader == 1 ? 2 : 1;
-  // NotLeader names the leader's client address once the leader has recorded it.
+  follower = leader == 1 ? 2 : 1;
   ASSERT_TRUE(wait_until([&] {
     auto st = cluster.status_of(follower);
     return st && st->leader == cluster.node(leader).address();
   }, milliseconds(5'000)));
+}
+
+TEST(ClusterReplication, WritesOnTheLeaderAndThroughAFollowerReachEveryNode) {
+  TestCluster cluster;
+  uint64_t leader = 0, follower = 0;
+  ASSERT_NO_FATAL_FAILURE(start_with_a_follower_naming_the_leader(cluster, leader, follower));
 
   auto on_leader = cluster.direct_client(leader, 3);
   auto a = on_leader->append("orders", kExpectNoStream, numbered_events(0, 5));
@@ -153,22 +160,12 @@ TEST(ClusterReplication, WritesOnTheLeaderAndThroughAFollowerReachEveryNode) {
   EXPECT_EQ(served->events.size(), 6u);
 }
 
-// ---------------------------------------------------------------- failover
-
 // The asynchronous appends (unary and multiplexed) follow NotLeader to the leader too: a
 // follower ran nothing, so the client sends the same events (same ids) there.
 TEST(ClusterReplication, AsyncAppendsThroughAFollowerFollowTheLeader) {
   TestCluster cluster;
-  ASSERT_TRUE(cluster.start(3).is_ok());
-  const uint64_t leader = cluster.wait_for_leader();
-  ASSERT_NE(leader, 0u);
-  const uint64_t follower = leader == 1 ? 2 : 1;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto st = cluster.status_of(follower);
-        return st && st->leader == cluster.node(leader).address();
-      },
-      milliseconds(5'000)));
+  uint64_t leader = 0, follower = 0;
+  ASSERT_NO_FATAL_FAILURE(start_with_a_follower_naming_the_leader(cluster, leader, follower));
 
   for (bool multiplex : {false, true}) {
     SCOPED_TRACE(multiplex ? "multiplexed" : "unary");
@@ -207,6 +204,8 @@ TEST(ClusterReplication, AsyncAppendsThroughAFollowerFollowTheLeader) {
     EXPECT_EQ(r->events.size(), static_cast<size_t>(kAppends));  // each exactly once
   }
 }
+
+// ---------------------------------------------------------------- failover
 
 TEST(ClusterFailover, LeaderKilledNewLeaderAcceptsWritesAndTheOldLeaderRecoversOnItsDataDir) {
   TestCluster cluster;

@@ -52,14 +52,25 @@ void load(struct raft_io* io) {
   ASSERT_EQ(io->load(io, &term, &vote, &snapshot, &start, &entries, &n), 0);
 }
 
-TEST(GuardedIo, ACandidatesOwnVoteInANewTermIsPersistedAfterVotingForAnotherTheTermBefore) {
-  MetadataDisk disk(4, 2);  // voted for server 2 in term 4
+// A GuardedIo over a disk holding `term` and `vote`, loaded as at start-up, with libraft's
+// current_term at the disk's term (libraft raises it only after persisting a new term and
+// its vote).
+struct LoadedGuard {
+  MetadataDisk disk;
   GuardedIo guard;
-  struct raft_io* io = guard.wrap(&disk.io);
   struct raft r {};
-  r.current_term = 4;  // libraft raises it only after persisting the new term and its vote
-  io->data = &r;
-  load(io);
+  struct raft_io* io = nullptr;
+  LoadedGuard(raft_term term, raft_id vote) : disk(term, vote) {
+    io = guard.wrap(&disk.io);
+    r.current_term = term;
+    io->data = &r;
+    load(io);
+  }
+};
+
+TEST(GuardedIo, ACandidatesOwnVoteInANewTermIsPersistedAfterVotingForAnotherTheTermBefore) {
+  LoadedGuard g(4, 2);  // voted for server 2 in term 4
+  auto& [disk, guard, r, io] = g;
 
   // Server 3 starts an election in term 5 and votes for itself.
   ASSERT_EQ(io->set_term(io, 5), 0);
@@ -70,13 +81,8 @@ TEST(GuardedIo, ACandidatesOwnVoteInANewTermIsPersistedAfterVotingForAnotherTheT
 }
 
 TEST(GuardedIo, ASecondVoteInOneTermIsNotPersisted) {
-  MetadataDisk disk(7, 0);
-  GuardedIo guard;
-  struct raft_io* io = guard.wrap(&disk.io);
-  struct raft r {};
-  r.current_term = 7;
-  io->data = &r;
-  load(io);
+  LoadedGuard g(7, 0);
+  auto& [disk, guard, r, io] = g;
 
   ASSERT_EQ(io->set_vote(io, 2), 0);
   ASSERT_EQ(io->set_vote(io, 2), 0);  // the same vote again is harmless
@@ -93,13 +99,8 @@ TEST(GuardedIo, ASecondVoteInOneTermIsNotPersisted) {
 }
 
 TEST(GuardedIo, AVoteLoadedFromDiskCountsForItsTerm) {
-  MetadataDisk disk(9, 1);  // restarted after voting for server 1 in term 9
-  GuardedIo guard;
-  struct raft_io* io = guard.wrap(&disk.io);
-  struct raft r {};
-  r.current_term = 9;
-  io->data = &r;
-  load(io);
+  LoadedGuard g(9, 1);  // restarted after voting for server 1 in term 9
+  auto& [disk, guard, r, io] = g;
 
   ASSERT_EQ(io->set_vote(io, 2), 0);
   EXPECT_EQ(disk.vote, 1u);
