@@ -720,9 +720,14 @@ TEST(RaftNode, PipelinedWritesHoldCompletionsUntilTheirStateIsVisible) {
   std::atomic<size_t> early{0};
   Completions done;
   const size_t kCommands = 300;
+  const size_t kWave = 30;
   for (size_t k = 0; k < kCommands; k++) {
-    // Waves, so commands keep arriving while earlier turns are being written.
-    if (k % 30 == 29) std::this_thread::sleep_for(1ms);
+    // Waves, so commands keep arriving while earlier turns are being written: before a wave
+    // starts, the one two waves back has completed (with group commit a whole burst of
+    // submissions could otherwise land in one turn on a busy machine).
+    if (k % kWave == 0 && k >= 2 * kWave) {
+      ASSERT_TRUE(done.wait(k - kWave));
+    }
     auto record = done.callback();
     c.node(0).submit("w" + std::to_string(k), [&machine, &early, record](Result<std::shared_ptr<void>> r) {
       if (r.is_ok() && machine.visible_index() < static_cast<ApplyOutcome*>(r->get())->index) early++;
