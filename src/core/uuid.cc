@@ -1,5 +1,6 @@
 #include <random>
 
+#include "core/uuid_v7.h"
 #include "reckon/clock.h"
 #include "reckon/types.h"
 
@@ -14,14 +15,16 @@ int hex_value(char c) {
 }
 
 // Per-thread generator: UUID generation must not contend between writer threads.
-std::mt19937_64& thread_rng() {
-  thread_local std::mt19937_64 rng([] {
+UuidV7Generator& thread_generator() {
+  thread_local UuidV7Generator generator([] {
     std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
+    return uint64_t{rd()} << 32 | rd();
   }());
-  return rng;
+  return generator;
 }
+
+constexpr uint64_t kRandBMask = (uint64_t{1} << 62) - 1;
+constexpr uint64_t kRandAMask = (uint64_t{1} << 12) - 1;
 
 }  // namespace
 
@@ -50,14 +53,40 @@ Result<Uuid> Uuid::parse(std::string_view text) {
 }
 
 Uuid Uuid::v7() {
+  return thread_generator().next(static_cast<uint64_t>(system_clock()->now_us() / 1000));
+}
+
+void UuidV7Generator::fresh_random_bits() {
+  // The counter's top bit starts at zero (RFC 9562 §6.2), leaving 2^73 of headroom for the
+  // increments within one millisecond.
+  rand_a_ = rng_() & (kRandAMask >> 1);
+  rand_b_ = rng_() & kRandBMask;
+}
+
+Uuid UuidV7Generator::next(uint64_t unix_ms) {
+  unix_ms &= (uint64_t{1} << 48) - 1;
+  if (!started_ || unix_ms > ms_) {
+    started_ = true;
+    ms_ = unix_ms;
+    fresh_random_bits();
+  } else {
+    // Same millisecond, or the clock went back: keep ms_ and step the counter by a random
+    // amount (ids stay hard to guess). A carry out of 74 bits moves to the next millisecond.
+    rand_b_ += 1 + (rng_() & 0x7FFFFFFF);
+    if (rand_b_ > kRandBMask) {
+      rand_b_ &= kRandBMask;
+      if (++rand_a_ > kRandAMask) {
+        ++ms_;
+        fresh_random_bits();
+      }
+    }
+  }
   Uuid u;
-  uint64_t ms = static_cast<uint64_t>(system_clock()->now_us() / 1000);
-  for (int i = 0; i < 6; ++i) u.bytes[i] = static_cast<uint8_t>(ms >> (40 - 8 * i));
-  uint64_t r1 = thread_rng()(), r2 = thread_rng()();
-  for (int i = 0; i < 2; ++i) u.bytes[6 + i] = static_cast<uint8_t>(r1 >> (8 * i));
-  for (int i = 0; i < 8; ++i) u.bytes[8 + i] = static_cast<uint8_t>(r2 >> (8 * i));
-  u.bytes[6] = static_cast<uint8_t>((u.bytes[6] & 0x0F) | 0x70);  // version 7
-  u.bytes[8] = static_cast<uint8_t>((u.bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  for (int i = 0; i < 6; ++i) u.bytes[i] = static_cast<uint8_t>(ms_ >> (40 - 8 * i));
+  u.bytes[6] = static_cast<uint8_t>(0x70 | rand_a_ >> 8);  // version 7
+  u.bytes[7] = static_cast<uint8_t>(rand_a_);
+  u.bytes[8] = static_cast<uint8_t>(0x80 | rand_b_ >> 56);  // RFC 4122 variant
+  for (int i = 9; i < 16; ++i) u.bytes[i] = static_cast<uint8_t>(rand_b_ >> (8 * (15 - i)));
   return u;
 }
 

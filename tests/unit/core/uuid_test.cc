@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/uuid_v7.h"
 #include "reckon/types.h"
 
 namespace reckon {
@@ -36,6 +37,52 @@ TEST(Uuid, V7HasVersionAndVariantBitsAndIsUniqueAndTimeOrdered) {
     EXPECT_GE(std::vector<uint8_t>(u.bytes.begin(), u.bytes.begin() + 6),
               std::vector<uint8_t>(prev.bytes.begin(), prev.bytes.begin() + 6));
     prev = u;
+  }
+}
+
+TEST(Uuid, V7IdsOfOneThreadAreStrictlyIncreasing) {
+  // Most of these are made within the same millisecond: the counter path orders them.
+  Uuid prev = Uuid::v7();
+  for (int i = 0; i < 100000; ++i) {
+    Uuid u = Uuid::v7();
+    ASSERT_LT(prev, u) << prev.to_string() << " then " << u.to_string();
+    prev = u;
+  }
+}
+
+static uint64_t unix_ms_of(const Uuid& u) {
+  uint64_t ms = 0;
+  for (int i = 0; i < 6; ++i) ms = ms << 8 | u.bytes[i];
+  return ms;
+}
+
+TEST(UuidV7Generator, KeepsOrderWithinAMillisecondAndWhenTheClockGoesBack) {
+  UuidV7Generator gen(42);
+  Uuid prev = gen.next(1'700'000'000'000);
+  EXPECT_EQ(unix_ms_of(prev), 1'700'000'000'000u);
+  const uint64_t clock[] = {1'700'000'000'000, 1'700'000'000'000, 1'699'999'999'000,  // back 1 s
+                            1'700'000'000'000, 1'700'000'000'005, 1'700'000'000'001};
+  for (uint64_t ms : clock) {
+    for (int i = 0; i < 1000; ++i) {
+      Uuid u = gen.next(ms);
+      ASSERT_LT(prev, u) << "at clock " << ms;
+      EXPECT_EQ(u.bytes[6] >> 4, 7);
+      EXPECT_EQ(u.bytes[8] >> 6, 2);
+      prev = u;
+    }
+  }
+  // While the clock stood still or went back, ids kept the newest timestamp seen.
+  EXPECT_EQ(unix_ms_of(prev), 1'700'000'000'005u);
+  // A later millisecond starts from fresh random bits with that timestamp.
+  EXPECT_EQ(unix_ms_of(gen.next(1'700'000'000'006)), 1'700'000'000'006u);
+}
+
+TEST(UuidV7Generator, GeneratorsWithDifferentSeedsDoNotCollide) {
+  UuidV7Generator a(1), b(2);
+  std::set<Uuid> seen;
+  for (int i = 0; i < 20000; ++i) {
+    EXPECT_TRUE(seen.insert(a.next(1'700'000'000'000)).second);
+    EXPECT_TRUE(seen.insert(b.next(1'700'000'000'000)).second);
   }
 }
 
