@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,9 @@ struct ClusterMember {
   std::string raft_address;
   std::string role;          // leader | follower | candidate | spare | unknown
   bool voter = true;
-  uint64_t match_index = 0;
-  uint64_t lag = 0;
+  // Replication progress, known on the leader only (nullopt in a follower's answer).
+  std::optional<uint64_t> match_index;
+  std::optional<uint64_t> lag;
 };
 
 struct ClusterStatus {

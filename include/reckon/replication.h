@@ -65,6 +65,8 @@ struct ReplicaMember {
   std::string raft_address;
   std::string client_address;  // empty until the member registered it
   std::string role;            // voter | standby | spare
+  // Known on the leader only: the highest log index it knows this member stores.
+  std::optional<uint64_t> match_index;
 };
 
 struct ReplicaStatus {

@@ -420,8 +420,15 @@ class GrpcClient final : public Client {
     out.leader = resp.leader();
     out.term = resp.term();
     for (const auto& m : resp.members()) {
-      out.members.push_back(ClusterMember{m.node_id(), m.address(), m.raft_address(), m.role(),
-                                          m.voter(), m.match_index(), m.lag()});
+      ClusterMember member;
+      member.node_id = m.node_id();
+      member.address = m.address();
+      member.raft_address = m.raft_address();
+      member.role = m.role();
+      member.voter = m.voter();
+      if (m.has_match_index()) member.match_index = m.match_index();
+      if (m.has_lag()) member.lag = m.lag();
+      out.members.push_back(std::move(member));
     }
     out.applied_index = resp.applied_index();
     out.commit_index = resp.commit_index();
@@ -651,24 +658,44 @@ class GrpcClient final : public Client {
     current_ = static_cast<size_t>(it - endpoints_.begin());
   }
 
-  void rotate_endpoint() {
+  // The next endpoint, skipping those in `avoid` unless every endpoint is in it.
+  void rotate_endpoint(const std::vector<std::string>& avoid = {}) {
     std::lock_guard<std::mutex> lock(mu_);
-    current_ = (current_ + 1) % endpoints_.size();
+    for (size_t step = 0; step < endpoints_.size(); ++step) {
+      current_ = (current_ + 1) % endpoints_.size();
+      if (std::find(avoid.begin(), avoid.end(), endpoints_[current_]) == avoid.end()) return;
+    }
   }
 
-  // Counts a call's attempts. "NotLeader, leader unknown" (an election is running) costs no
-  // attempt while the call's time budget lasts: the client keeps polling until a leader is
-  // elected instead of giving up (or backing off) in the middle of a failover.
-  class Attempts {
+  // The retry state of one call: attempts, backoff, and the endpoints that refused a
+  // connection during it. "NotLeader, leader unknown" (an election is running) costs no
+  // attempt while the call's time budget lasts, and neither does "NotLeader" naming a leader
+  // this call could not reach: after a leader dies, followers name it until they elect
+  // another (up to an election timeout). The client keeps polling the other endpoints
+  // instead of giving up in the middle of a failover.
+  class Retry {
    public:
-    Attempts(int max, int64_t budget_ms)
-        : max_(std::max(1, max)), until_(std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms)) {}
+    Retry(int max, int64_t budget_ms, int64_t initial_backoff_ms)
+        : backoff_ms(initial_backoff_ms),
+          max_(std::max(1, max)),
+          until_(std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms)) {}
     bool more() const { return used_ < max_; }
     void spent(const Status& last) {
-      const auto* info = last.not_leader_info();
-      const bool electing = info != nullptr && info->address.empty();
-      if (!electing || std::chrono::steady_clock::now() >= until_) ++used_;
+      if (!electing(last) || std::chrono::steady_clock::now() >= until_) ++used_;
     }
+    bool electing(const Status& s) const {
+      const auto* info = s.not_leader_info();
+      return info != nullptr && (info->address.empty() || unreachable_now(info->address));
+    }
+    bool unreachable_now(const std::string& endpoint) const {
+      return std::find(unreachable.begin(), unreachable.end(), endpoint) != unreachable.end();
+    }
+    void mark_unreachable(const std::string& endpoint) {
+      if (!unreachable_now(endpoint)) unreachable.push_back(endpoint);
+    }
+
+    int64_t backoff_ms;
+    std::vector<std::string> unreachable;
 
    private:
     int used_ = 0;
@@ -677,14 +704,15 @@ class GrpcClient final : public Client {
   };
   static constexpr int64_t kElectionPollMs = 50;
 
+  Retry new_retry() const { return Retry(options_.max_attempts, options_.timeout_ms, options_.initial_backoff_ms); }
+
   // Runs `rpc` against the current endpoint until it succeeds, fails for good, or runs out of
   // attempts. NotLeader is always retried (the follower executed nothing); transport errors
   // and Unavailable only when `safe_to_retry`.
   template <typename Rpc>
   Status call(bool safe_to_retry, Rpc rpc) {
-    int64_t backoff = options_.initial_backoff_ms;
     Status last;
-    for (Attempts attempts(options_.max_attempts, options_.timeout_ms); attempts.more(); attempts.spent(last)) {
+    for (Retry retry = new_retry(); retry.more(); retry.spent(last)) {
       auto stubs = current_stubs();
       grpc::ClientContext ctx;
       ctx.set_deadline(deadline());
@@ -692,31 +720,32 @@ class GrpcClient final : public Client {
       grpc::Status gs = rpc(*stubs, ctx);
       last = wire::from_grpc(gs, ctx.GetServerTrailingMetadata());
       if (last.is_ok()) return last;
-      if (!retry_after(last, safe_to_retry, backoff)) return last;
+      if (!retry_after(last, safe_to_retry, retry)) return last;
     }
     return last;
   }
 
   // Decides whether to retry after `s`, and prepares the next attempt (redirect or backoff).
-  bool retry_after(const Status& s, bool safe_to_retry, int64_t& backoff) {
+  bool retry_after(const Status& s, bool safe_to_retry, Retry& retry) {
     if (s.code() == ErrorCode::kNotLeader) {
       const auto* info = s.not_leader_info();
-      if (info && !info->address.empty() && info->address != current_endpoint()) {
+      if (!retry.electing(s) && info && info->address != current_endpoint()) {
         follow_leader(info->address);
         return true;
       }
-      // Leader unknown yet: an election is running. Poll at a short fixed interval (no doubling)
-      // so the new leader is found within ~50 ms of its election.
-      rotate_endpoint();
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(backoff, kElectionPollMs)));
+      // No reachable leader yet: an election is running. Poll the other endpoints at a short
+      // fixed interval (no doubling) so the new leader is found within ~50 ms of its election.
+      rotate_endpoint(retry.unreachable);
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(retry.backoff_ms, kElectionPollMs)));
       return true;
     } else if (s.code() == ErrorCode::kUnavailable && safe_to_retry) {
-      rotate_endpoint();
+      retry.mark_unreachable(current_endpoint());
+      rotate_endpoint(retry.unreachable);
     } else {
       return false;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
-    backoff = std::min(backoff * 2, options_.max_backoff_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(retry.backoff_ms));
+    retry.backoff_ms = std::min(retry.backoff_ms * 2, options_.max_backoff_ms);
     return true;
   }
 
@@ -742,17 +771,17 @@ class GrpcClient final : public Client {
   Status membership(grpc::Status (v1::Cluster::Stub::*method)(grpc::ClientContext*,
                                                               const v1::MembershipRequest&, v1::Empty*),
                     const v1::MembershipRequest& req) {
-    int64_t backoff = options_.initial_backoff_ms;
     Status last;
-    for (Attempts attempts(options_.max_attempts, options_.timeout_ms); attempts.more(); attempts.spent(last)) {
+    for (Retry retry = new_retry(); retry.more(); retry.spent(last)) {
       auto stubs = current_stubs();
       const auto connect_by = std::chrono::system_clock::now() +
                               std::chrono::milliseconds(std::min<int64_t>(options_.timeout_ms, 2'000));
       if (!stubs->channel->WaitForConnected(connect_by)) {
         last = Status::unavailable("cannot connect to " + current_endpoint() + " (request not sent)");
-        rotate_endpoint();
-        std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
-        backoff = std::min(backoff * 2, options_.max_backoff_ms);
+        retry.mark_unreachable(current_endpoint());
+        rotate_endpoint(retry.unreachable);
+        std::this_thread::sleep_for(std::chrono::milliseconds(retry.backoff_ms));
+        retry.backoff_ms = std::min(retry.backoff_ms * 2, options_.max_backoff_ms);
         continue;  // counts as an attempt
       }
       grpc::ClientContext ctx;
@@ -761,7 +790,7 @@ class GrpcClient final : public Client {
       grpc::Status gs = (stubs->cluster.get()->*method)(&ctx, req, &resp);
       last = wire::from_grpc(gs, ctx.GetServerTrailingMetadata());  // trailers exist only now
       if (last.is_ok()) return last;
-      if (!retry_after(last, /*safe_to_retry=*/false, backoff)) return last;
+      if (!retry_after(last, /*safe_to_retry=*/false, retry)) return last;
     }
     return last;
   }
@@ -782,10 +811,9 @@ class GrpcClient final : public Client {
                            grpc::ClientContext*, const Req&),
                        const std::function<bool(const Event&)>& visitor,
                        const std::function<void(const v1::ReadResponse&)>& on_last) {
-    int64_t backoff = options_.initial_backoff_ms;
     Status last;
     bool exhausted = false;  // the resume point says nothing is left to read
-    for (Attempts attempts(options_.max_attempts, options_.timeout_ms); attempts.more(); attempts.spent(last)) {
+    for (Retry retry = new_retry(); retry.more(); retry.spent(last)) {
       auto stubs = current_stubs();
       grpc::ClientContext ctx;
       // A bounded read gets the usual deadline; an unbounded stream (export, scan) may run
@@ -820,7 +848,7 @@ class GrpcClient final : public Client {
       last = wire::from_grpc(finished, ctx.GetServerTrailingMetadata());
       if (last.is_ok()) return last;
       if (exhausted) return Status::ok();  // everything asked for was delivered
-      if (!retry_after(last, true, backoff)) return last;
+      if (!retry_after(last, true, retry)) return last;
     }
     return last;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,9 @@ struct NodeStatus {
   uint64_t last_index = 0;    // highest index in the local log
   uint64_t state_machine_applied = 0;  // ReplicatedStateMachine::visible_index(): what reads see
   std::vector<Member> members;         // current configuration (possibly uncommitted)
+  // On the leader: member id -> the highest log index it knows that member stores (its own
+  // included). Empty on other roles.
+  std::map<uint64_t, uint64_t> match_index;
   // How often GuardedIo corrected a libraft 0.15 replication defect on this node (diagnostic;
   // docs/CONSENSUS.md, "libraft 0.15 defects").
   uint64_t libraft_corrections = 0;

@@ -59,6 +59,11 @@ NodeStatus ReplicaCore::status() const {
     const struct raft_server& server = raft_->configuration.servers[i];
     s.members.push_back(Member{server.id, server.address != nullptr ? server.address : "",
                                from_raft_role(server.role)});
+    // libraft keeps one progress entry per configuration slot while leading; the leader's own
+    // entry follows its log writes.
+    if (raft_->state == RAFT_LEADER && raft_->leader_state.progress != nullptr) {
+      s.match_index[server.id] = raft_->leader_state.progress[i].match_index;
+    }
   }
   return s;
 }

@@ -18,7 +18,9 @@ inline NodeReport report_from_status(const consensus::NodeStatus& s) {
   r.applied_index = s.state_machine_applied;
   r.last_log_index = s.last_index;
   for (const consensus::Member& m : s.members) {
-    r.members.push_back({m.id, m.address, static_cast<MemberRole>(m.role), std::nullopt});
+    auto match = s.match_index.find(m.id);
+    r.members.push_back({m.id, m.address, static_cast<MemberRole>(m.role),
+                         match != s.match_index.end() ? std::optional<uint64_t>(match->second) : std::nullopt});
   }
   return r;
 }

@@ -33,7 +33,9 @@ std::string AdminHttp::cluster_json() {
     for (const auto& m : st.members()) {
       members.push_back({{"node_id", m.node_id()}, {"address", m.address()},
                          {"raft_address", m.raft_address()}, {"role", m.role()},
-                         {"voter", m.voter()}, {"match_index", m.match_index()}, {"lag", m.lag()}});
+                         {"voter", m.voter()},
+                         {"match_index", m.has_match_index() ? nlohmann::json(m.match_index()) : nlohmann::json()},
+                         {"lag", m.has_lag() ? nlohmann::json(m.lag()) : nlohmann::json()}});
     }
     out.push_back({{"store", st.store()}, {"mode", st.mode()}, {"node_id", st.node_id()},
                    {"role", st.role()}, {"leader_id", st.leader_id()}, {"leader", st.leader()},

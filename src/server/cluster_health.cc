@@ -36,7 +36,8 @@ health::NodeReport report_from_proto(const v1::ClusterStatus& s) {
   r.last_log_index = s.last_log_index();
   for (const auto& m : s.members()) {
     if (m.node_id() == s.node_id()) r.address = m.raft_address();
-    r.members.push_back({m.node_id(), m.raft_address(), member_role(m.config_role()), std::nullopt});
+    r.members.push_back({m.node_id(), m.raft_address(), member_role(m.config_role()),
+                         m.has_match_index() ? std::optional<uint64_t>(m.match_index()) : std::nullopt});
   }
   return r;
 }
@@ -71,7 +72,7 @@ health::NodeReport report_from_replica(const ReplicaStatus& s) {
   r.last_log_index = s.last_log_index;
   for (const auto& m : s.members) {
     if (m.id == s.node_id) r.address = m.raft_address;
-    r.members.push_back({m.id, m.raft_address, member_role(m.role), std::nullopt});
+    r.members.push_back({m.id, m.raft_address, member_role(m.role), m.match_index});
   }
   return r;
 }

@@ -25,6 +25,8 @@ v1::ClusterStatus cluster_status(const ServerConfig& config, ServedStore& store,
     self->set_address(grpc_address);
     self->set_role("leader");
     self->set_voter(true);
+    self->set_match_index(stats.applied_index);
+    self->set_lag(0);
     return st;
   }
   ReplicaStatus cs = replication->status();
@@ -51,6 +53,10 @@ v1::ClusterStatus cluster_status(const ServerConfig& config, ServedStore& store,
     }
     member->set_voter(m.role == "voter");
     member->set_config_role(m.role);
+    if (m.match_index) {
+      member->set_match_index(*m.match_index);
+      member->set_lag(cs.last_log_index > *m.match_index ? cs.last_log_index - *m.match_index : 0);
+    }
   }
   return st;
 }

@@ -203,6 +203,7 @@ ReplicaStatus ReplicatedLog::status() {
     cm.role = std::string(consensus::member_role_name(m.role));
     if (auto it = members.find(m.id); it != members.end()) cm.client_address = it->second;
     if (m.id == options_.node_id && cm.client_address.empty()) cm.client_address = options_.client_address;
+    if (auto it = s.match_index.find(m.id); it != s.match_index.end()) cm.match_index = it->second;
     out.members.push_back(std::move(cm));
   }
   return out;

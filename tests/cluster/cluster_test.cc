@@ -91,6 +91,58 @@ TEST(ClusterFormation, ThreeNodesElectOneLeaderAndEveryNodeListsEveryMemberWithI
   }
 }
 
+// The leader reports each member's replication progress (match index and lag); a member that
+// is down falls behind in it and catches up once back. Followers cannot know the others'
+// progress and say so (null), rather than a made-up 0.
+TEST(ClusterFormation, TheLeaderReportsEachMembersMatchIndexAndLag) {
+  TestCluster cluster;
+  ASSERT_TRUE(cluster.start(3).is_ok());
+  const uint64_t leader = cluster.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 1 ? 2 : 1;
+  const uint64_t down = leader == 3 ? 2 : 3;
+  auto client = cluster.direct_client(leader, 3);
+  for (int k = 0; k < 20; ++k) ASSERT_TRUE(client->append("s", kExpectAny, numbered_events(k, 1)).is_ok());
+
+  auto leader_view = [&](uint64_t member) -> json {
+    auto r = run_cli({"--server", cluster.node(leader).address(), "--json", "status"});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    const json status = json::parse(r.out);
+    for (const auto& m : status.at("members"))
+      if (m.at("node_id").get<uint64_t>() == member) return m;
+    ADD_FAILURE() << "node " << member << " is not in the leader's status: " << r.out;
+    return json{{"match_index", nullptr}, {"lag", nullptr}};
+  };
+  // Every member holds the 20 acknowledged appends (and whatever the cluster wrote itself).
+  ASSERT_TRUE(wait_until([&] {
+    for (uint64_t id : cluster.ids()) {
+      json m = leader_view(id);
+      if (!m.at("match_index").is_number() || m.at("match_index").get<uint64_t>() < 20 || m.at("lag") != 0) return false;
+    }
+    return true;
+  }, milliseconds(5'000))) << leader_view(down).dump();
+
+  auto r = run_cli({"--server", cluster.node(follower).address(), "--json", "status"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const json follower_status = json::parse(r.out);
+  for (const auto& m : follower_status.at("members")) {
+    EXPECT_TRUE(m.at("match_index").is_null()) << m.dump();
+    EXPECT_TRUE(m.at("lag").is_null()) << m.dump();
+  }
+
+  cluster.kill9(down);
+  const uint64_t match_when_down = leader_view(down).at("match_index").get<uint64_t>();
+  for (int k = 20; k < 50; ++k) ASSERT_TRUE(client->append("s", kExpectAny, numbered_events(k, 1)).is_ok());
+  json behind = leader_view(down);
+  EXPECT_EQ(behind.at("match_index").get<uint64_t>(), match_when_down) << behind.dump();
+  EXPECT_GE(behind.at("lag").get<uint64_t>(), 30u) << behind.dump();
+  EXPECT_EQ(leader_view(follower).at("lag"), 0) << leader_view(follower).dump();
+
+  ASSERT_TRUE(cluster.restart(down).is_ok());
+  EXPECT_TRUE(wait_until([&] { return leader_view(down).at("lag") == 0; }, milliseconds(10'000)))
+      << leader_view(down).dump();
+}
+
 // ---------------------------------------------------------------- replication
 
 // Starts a 3-node cluster and waits until one of its followers names the leader's client
@@ -249,6 +301,38 @@ TEST(ClusterFailover, LeaderKilledNewLeaderAcceptsWritesAndTheOldLeaderRecoversO
     auto streams = streams_on(cluster, id);
     EXPECT_EQ(streams, acknowledged) << "node " << id << " does not hold exactly the acknowledged writes";
   }
+}
+
+// A single call rides out a leader's death: followers keep naming the dead leader until they
+// elect another (up to an election timeout), and a client that counted "NotLeader{dead
+// leader}" and "connection refused" as attempts gave up after ~0.2 s with Unavailable. Neither
+// the library call nor the CLI retries here; each must succeed on its own.
+TEST(ClusterFailover, OneCallThroughSeveralEndpointsSucceedsAcrossALeaderKill) {
+  TestCluster cluster;
+  ASSERT_TRUE(cluster.start(3).is_ok());
+  const uint64_t first_leader = cluster.wait_for_leader();
+  ASSERT_NE(first_leader, 0u);
+  ClientOptions defaults;  // the attempts and backoff users get
+  auto client = TestCluster::client_of(cluster.addresses(), defaults.max_attempts, 10'000);
+  ASSERT_TRUE(client->append("s", kExpectAny, numbered_events(0, 1)).is_ok());  // now on the leader
+
+  cluster.kill9(first_leader);
+  auto killed_at = Clock::now();
+  auto r = client->append("s", kExpectAny, numbered_events(1, 1));
+  ASSERT_TRUE(r.is_ok()) << "after " << ms_since(killed_at) << " ms: " << r.status().to_string();
+  std::cout << "[ failover ] one client call across the leader's kill: " << ms_since(killed_at) << " ms\n";
+
+  // The CLI, given every endpoint, right after the next leader is killed.
+  ASSERT_TRUE(cluster.restart(first_leader).is_ok());
+  const uint64_t second_leader = cluster.wait_for_leader();
+  ASSERT_NE(second_leader, 0u);
+  std::string servers;
+  for (const auto& a : cluster.addresses()) servers += (servers.empty() ? "" : ",") + a;
+  cluster.kill9(second_leader);
+  killed_at = Clock::now();
+  auto cli = run_cli({"--server", servers, "--json", "append", "s", "--type", "T", "--data", "{}"});
+  EXPECT_EQ(cli.exit_code, 0) << describe(cli);
+  std::cout << "[ failover ] one CLI append across the leader's kill: " << ms_since(killed_at) << " ms\n";
 }
 
 // A client made after a node came back reaches it at once, whatever other clients of the

@@ -13,8 +13,8 @@ Json member_to_json(const ClusterMember& m) {
   j["raft_address"] = m.raft_address;
   j["role"] = m.role;
   j["voter"] = m.voter;
-  j["match_index"] = m.match_index;
-  j["lag"] = m.lag;
+  j["match_index"] = m.match_index ? Json(*m.match_index) : Json(nullptr);  // null: not the leader's view
+  j["lag"] = m.lag ? Json(*m.lag) : Json(nullptr);
   return j;
 }
 

@@ -93,7 +93,9 @@ TEST(ClusterHealthReport, ReplicaStatusBecomesANodeReport) {
   s.commit_index = 40;
   s.applied_index = 39;
   s.last_log_index = 41;
-  s.members = {{1, "h:1", "h:11", "voter"}, {2, "h:2", "h:12", "voter"}, {4, "h:4", "", "standby"}};
+  s.members = {{1, "h:1", "h:11", "voter", std::nullopt},
+               {2, "h:2", "h:12", "voter", std::nullopt},
+               {4, "h:4", "", "standby", std::nullopt}};
   health::NodeReport r = report_from_replica(s);
   EXPECT_EQ(r.node_id, 2u);
   EXPECT_EQ(r.address, "h:2");
