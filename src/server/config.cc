@@ -4,8 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "server/state_fetcher.h"
 
@@ -14,44 +16,101 @@ namespace {
 
 using nlohmann::json;
 
-template <typename T>
-void read_field(const json& j, const char* key, T& out) {
-  if (j.contains(key)) out = j.at(key).get<T>();
+// Reads the fields of one JSON object of the config file and remembers every key it was asked
+// for: a key nobody asked for is a typo or a setting this version does not have, and starting
+// without it would silently run with the default ("reader_pool_sise" once went unnoticed).
+class ObjectReader {
+ public:
+  ObjectReader(const json& j, std::string where) : j_(j), where_(std::move(where)) {}
+
+  template <typename T>
+  void read(const char* key, T& out) {
+    known_.insert(key);
+    auto it = j_.find(key);
+    if (it == j_.end() || !status_.is_ok()) return;
+    // nlohmann converts -1 to a uint64_t as 2^64-1: a cache of 16 EiB instead of an error.
+    if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
+      if (it->is_number_integer() && !it->is_number_unsigned()) {
+        status_ = Status::invalid_argument(name(key) + " must not be negative");
+        return;
+      }
+    }
+    try {
+      out = it->template get<T>();
+    } catch (const json::exception& e) {
+      status_ = Status::invalid_argument(name(key) + ": " + e.what());
+    }
+  }
+
+  // A key read by the caller itself (a nested object or array).
+  void known(const char* key) { known_.insert(key); }
+
+  // The first bad value, else the first key that was never read.
+  Status finish() const {
+    if (!status_.is_ok()) return status_;
+    for (const auto& item : j_.items()) {
+      if (!known_.count(item.key())) return Status::invalid_argument("unknown key " + name(item.key()));
+    }
+    return Status::ok();
+  }
+
+ private:
+  std::string name(const std::string& key) const {
+    return "'" + key + "'" + (where_.empty() ? "" : " in " + where_);
+  }
+
+  const json& j_;
+  std::string where_;  // "stores[0].options"; empty at the top level
+  std::set<std::string> known_;
+  Status status_;
+};
+
+Status options_from_json(const json& o, const std::string& where, StoreOptions& opt) {
+  if (!o.is_object()) return Status::invalid_argument(where + " must be a JSON object");
+  // Every StoreOptions field a file can set (store_id and data_dir come from the store, the
+  // replication options from the store's Raft fields, the clock is for tests).
+  ObjectReader r(o, where);
+  r.read("create_if_missing", opt.create_if_missing);
+  r.read("block_cache_bytes", opt.block_cache_bytes);
+  r.read("memtable_budget_bytes", opt.memtable_budget_bytes);
+  r.read("stream_head_cache_entries", opt.stream_head_cache_entries);
+  r.read("max_commands_per_commit", opt.max_commands_per_commit);
+  r.read("sync_writes", opt.sync_writes);
+  r.read("max_event_bytes", opt.limits.max_event_bytes);
+  r.read("max_append_bytes", opt.limits.max_append_bytes);
+  r.read("max_events_per_append", opt.limits.max_events_per_append);
+  r.read("max_stream_id_bytes", opt.limits.max_stream_id_bytes);
+  r.read("max_event_type_bytes", opt.limits.max_event_type_bytes);
+  r.read("max_tags_per_event", opt.limits.max_tags_per_event);
+  r.read("max_tag_bytes", opt.limits.max_tag_bytes);
+  r.read("max_read_count", opt.limits.max_read_count);
+  return r.finish();
 }
 
-Status store_from_json(const json& j, StoreConfig& s) {
-  if (!j.is_object()) return Status::invalid_argument("each store must be a JSON object");
-  read_field(j, "store_id", s.store_id);
-  read_field(j, "data_dir", s.data_dir);
-  read_field(j, "mode", s.mode);
-  read_field(j, "timeout_ms", s.timeout_ms);
-  read_field(j, "writer_pool_size", s.writer_pool_size);
-  read_field(j, "reader_pool_size", s.reader_pool_size);
-  read_field(j, "gateway_pool_size", s.gateway_pool_size);
-  read_field(j, "raft_listen", s.raft_listen);
-  read_field(j, "peers", s.peers);
-  read_field(j, "join", s.join);
-  read_field(j, "raft_dir", s.raft_dir);
-  read_field(j, "election_timeout_ms", s.election_timeout_ms);
-  read_field(j, "heartbeat_timeout_ms", s.heartbeat_timeout_ms);
-  read_field(j, "snapshot_threshold", s.snapshot_threshold);
-  read_field(j, "snapshot_trailing", s.snapshot_trailing);
-  read_field(j, "pipelined_writes", s.pipelined_writes);
-  read_field(j, "discovery_dns", s.discovery_dns);
+Status store_from_json(const json& j, const std::string& where, StoreConfig& s) {
+  if (!j.is_object()) return Status::invalid_argument(where + " must be a JSON object");
+  ObjectReader r(j, where);
+  r.read("store_id", s.store_id);
+  r.read("data_dir", s.data_dir);
+  r.read("mode", s.mode);
+  r.read("timeout_ms", s.timeout_ms);
+  r.read("writer_pool_size", s.writer_pool_size);
+  r.read("reader_pool_size", s.reader_pool_size);
+  r.read("gateway_pool_size", s.gateway_pool_size);
+  r.read("raft_listen", s.raft_listen);
+  r.read("peers", s.peers);
+  r.read("join", s.join);
+  r.read("raft_dir", s.raft_dir);
+  r.read("election_timeout_ms", s.election_timeout_ms);
+  r.read("heartbeat_timeout_ms", s.heartbeat_timeout_ms);
+  r.read("snapshot_threshold", s.snapshot_threshold);
+  r.read("snapshot_trailing", s.snapshot_trailing);
+  r.read("pipelined_writes", s.pipelined_writes);
+  r.read("discovery_dns", s.discovery_dns);
+  r.known("options");
+  RECKON_RETURN_IF_ERROR(r.finish());
   if (j.contains("options")) {
-    const json& o = j.at("options");
-    if (!o.is_object()) return Status::invalid_argument("store options must be a JSON object");
-    auto& opt = s.options;
-    read_field(o, "block_cache_bytes", opt.block_cache_bytes);
-    read_field(o, "memtable_budget_bytes", opt.memtable_budget_bytes);
-    read_field(o, "stream_head_cache_entries", opt.stream_head_cache_entries);
-    read_field(o, "max_commands_per_commit", opt.max_commands_per_commit);
-    read_field(o, "max_event_bytes", opt.limits.max_event_bytes);
-    read_field(o, "max_append_bytes", opt.limits.max_append_bytes);
-    read_field(o, "max_events_per_append", opt.limits.max_events_per_append);
-    read_field(o, "max_stream_id_bytes", opt.limits.max_stream_id_bytes);
-    read_field(o, "max_tags_per_event", opt.limits.max_tags_per_event);
-    read_field(o, "max_read_count", opt.limits.max_read_count);
+    RECKON_RETURN_IF_ERROR(options_from_json(j.at("options"), where + ".options", s.options));
   }
   return Status::ok();
 }
@@ -118,29 +177,33 @@ Status load_config_file(const std::string& path, ServerConfig& c) {
   if (j.is_discarded() || !j.is_object()) {
     return Status::invalid_argument("config file '" + path + "' is not a JSON object");
   }
-  try {
-    read_field(j, "listen", c.listen);
-    read_field(j, "http", c.http);
-    read_field(j, "log_level", c.log_level);
-    read_field(j, "log_format", c.log_format);
-    read_field(j, "node_id", c.node_id);
-    read_field(j, "advertise", c.advertise);
-    read_field(j, "cluster_name", c.cluster_name);
-    read_field(j, "discovery_secret_file", c.discovery_secret_file);
-    read_field(j, "discovery_address", c.discovery_address);
-    read_field(j, "health_interval_ms", c.health_interval_ms);
-    if (j.contains("stores")) {
-      if (!j.at("stores").is_array()) return Status::invalid_argument("'stores' must be an array");
+  ObjectReader r(j, "");
+  r.read("listen", c.listen);
+  r.read("http", c.http);
+  r.read("log_level", c.log_level);
+  r.read("log_format", c.log_format);
+  r.read("node_id", c.node_id);
+  r.read("advertise", c.advertise);
+  r.read("cluster_name", c.cluster_name);
+  r.read("discovery_secret_file", c.discovery_secret_file);
+  r.read("discovery_address", c.discovery_address);
+  r.read("health_interval_ms", c.health_interval_ms);
+  r.known("stores");
+  Status st = r.finish();
+  if (st.is_ok() && j.contains("stores")) {
+    if (!j.at("stores").is_array()) {
+      st = Status::invalid_argument("'stores' must be an array");
+    } else {
       c.stores.clear();
       for (const auto& s : j.at("stores")) {
         StoreConfig sc;
-        RECKON_RETURN_IF_ERROR(store_from_json(s, sc));
+        st = store_from_json(s, "stores[" + std::to_string(c.stores.size()) + "]", sc);
+        if (!st.is_ok()) break;
         c.stores.push_back(std::move(sc));
       }
     }
-  } catch (const json::exception& e) {
-    return Status::invalid_argument("config file '" + path + "': " + e.what());
   }
+  if (!st.is_ok()) return Status::invalid_argument("config file '" + path + "': " + st.message());
   return Status::ok();
 }
 
@@ -205,6 +268,49 @@ Status validate(const ServerConfig& c) {
   return Status::ok();
 }
 
+namespace {
+
+// The flags of the default store. Without a config file they set `def`; with one, the flags
+// given are copied onto the file's first store. Both come from this one list, so no store flag
+// can be forgotten in the copy (--block-cache-bytes once was).
+class StoreFlags {
+ public:
+  StoreFlags(CLI::App& app, StoreConfig& def) : app_(app), def_(def) {}
+
+  // `field` maps a StoreConfig to the member the flag sets.
+  template <typename Field>
+  CLI::Option* option(const std::string& name, Field field, const std::string& help) {
+    return add(app_.add_option(name, field(def_), help), field);
+  }
+  template <typename Field>
+  CLI::Option* flag(const std::string& name, Field field, const std::string& help) {
+    return add(app_.add_flag(name, field(def_), help), field);
+  }
+
+  void copy_given(StoreConfig& to) const {
+    for (const auto& f : flags_) {
+      if (f.option->count() > 0) f.copy(to);
+    }
+  }
+
+ private:
+  template <typename Field>
+  CLI::Option* add(CLI::Option* option, Field field) {
+    flags_.push_back({option, [this, field](StoreConfig& to) { field(to) = field(def_); }});
+    return option;
+  }
+
+  struct Flag {
+    CLI::Option* option;
+    std::function<void(StoreConfig&)> copy;
+  };
+  CLI::App& app_;
+  StoreConfig& def_;
+  std::vector<Flag> flags_;
+};
+
+}  // namespace
+
 Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
   help = false;
   ServerConfig config;
@@ -213,33 +319,86 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
   std::vector<std::string> extra_stores;
 
   CLI::App app{"reckond — the reckondb event store server"};
+  StoreFlags store(app, def);
+  using S = StoreConfig;
   app.add_option("--config", config_file, "JSON config file (flags override it)");
   app.add_option("--listen", config.listen, "gRPC listen address host:port")->capture_default_str();
   app.add_option("--http", config.http, "HTTP listen address (health, metrics)")->capture_default_str();
   app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")->capture_default_str();
   app.add_option("--log-format", config.log_format, "text|json")->capture_default_str();
   app.add_option("--node-id", config.node_id, "this node's id")->capture_default_str();
-  app.add_option("--store-id", def.store_id, "id of the default store")->capture_default_str();
-  app.add_option("--data-dir", def.data_dir, "data directory of the default store")->capture_default_str();
-  app.add_option("--mode", def.mode, "single|cluster")->capture_default_str();
-  app.add_option("--timeout-ms", def.timeout_ms, "default request deadline")->capture_default_str();
-  app.add_option("--writer-pool-size", def.writer_pool_size, "write threads per store")->capture_default_str();
-  app.add_option("--reader-pool-size", def.reader_pool_size, "read threads per store")->capture_default_str();
-  app.add_option("--gateway-pool-size", def.gateway_pool_size, "gRPC completion-queue threads")->capture_default_str();
-  app.add_option("--block-cache-bytes", def.options.block_cache_bytes, "RocksDB block cache size")->capture_default_str();
+  store.option("--store-id", [](S& s) -> auto& { return s.store_id; }, "id of the default store")
+      ->capture_default_str();
+  store.option("--data-dir", [](S& s) -> auto& { return s.data_dir; },
+               "data directory of the default store")->capture_default_str();
+  store.option("--mode", [](S& s) -> auto& { return s.mode; }, "single|cluster")->capture_default_str();
+  store.option("--timeout-ms", [](S& s) -> auto& { return s.timeout_ms; }, "default request deadline")
+      ->capture_default_str();
+  store.option("--writer-pool-size", [](S& s) -> auto& { return s.writer_pool_size; },
+               "write threads per store")->capture_default_str();
+  store.option("--reader-pool-size", [](S& s) -> auto& { return s.reader_pool_size; },
+               "read threads per store")->capture_default_str();
+  store.option("--gateway-pool-size", [](S& s) -> auto& { return s.gateway_pool_size; },
+               "gRPC completion-queue threads")->capture_default_str();
+
+  // Store options (StoreOptions and its Limits), named like their config file keys.
+  store.flag("--create-if-missing,!--no-create-if-missing",
+             [](S& s) -> auto& { return s.options.create_if_missing; },
+             "create a missing data directory (default on; off: refuse to start without one)");
+  store.option("--block-cache-bytes", [](S& s) -> auto& { return s.options.block_cache_bytes; },
+               "RocksDB block cache size")->capture_default_str();
+  store.option("--memtable-budget-bytes", [](S& s) -> auto& { return s.options.memtable_budget_bytes; },
+               "RocksDB memtables of all column families together")->capture_default_str();
+  store.option("--stream-head-cache-entries",
+               [](S& s) -> auto& { return s.options.stream_head_cache_entries; },
+               "stream heads (last version, state) cached in memory")->capture_default_str();
+  store.option("--max-commands-per-commit",
+               [](S& s) -> auto& { return s.options.max_commands_per_commit; },
+               "group commit size of the embedded write path (no effect in reckond: writes go through Raft)")
+      ->capture_default_str();
+  store.flag("--sync-writes,!--no-sync-writes", [](S& s) -> auto& { return s.options.sync_writes; },
+             "fsync of the embedded write path (default on; no effect in reckond: the Raft log makes appends durable)");
+  store.option("--max-event-bytes", [](S& s) -> auto& { return s.options.limits.max_event_bytes; },
+               "largest event: data + metadata + type + tags")->capture_default_str();
+  store.option("--max-append-bytes", [](S& s) -> auto& { return s.options.limits.max_append_bytes; },
+               "largest append: all its events together")->capture_default_str();
+  store.option("--max-events-per-append",
+               [](S& s) -> auto& { return s.options.limits.max_events_per_append; },
+               "most events in one append")->capture_default_str();
+  store.option("--max-stream-id-bytes", [](S& s) -> auto& { return s.options.limits.max_stream_id_bytes; },
+               "longest stream id")->capture_default_str();
+  store.option("--max-event-type-bytes",
+               [](S& s) -> auto& { return s.options.limits.max_event_type_bytes; },
+               "longest event type")->capture_default_str();
+  store.option("--max-tags-per-event", [](S& s) -> auto& { return s.options.limits.max_tags_per_event; },
+               "most tags on one event")->capture_default_str();
+  store.option("--max-tag-bytes", [](S& s) -> auto& { return s.options.limits.max_tag_bytes; },
+               "longest tag")->capture_default_str();
+  store.option("--max-read-count", [](S& s) -> auto& { return s.options.limits.max_read_count; },
+               "most events one read returns (larger pages are clamped)")->capture_default_str();
+
   app.add_option("--add-store", extra_stores, "another store as ID=DATA_DIR (repeatable)");
   app.add_option("--advertise", config.advertise, "gRPC address clients and peers reach this node on (default: --listen)");
-  app.add_option("--raft-listen", def.raft_listen, "Raft address of the default store")->capture_default_str();
-  app.add_option("--peers", def.peers, "cluster: initial voters ID=HOST:PORT,... (Raft addresses, incl. this node)");
-  app.add_flag("--join", def.join, "cluster: start outside the initial configuration and wait to be added");
-  app.add_option("--raft-dir", def.raft_dir, "Raft log directory (default DATA_DIR/raft)");
-  app.add_option("--election-timeout-ms", def.election_timeout_ms, "Raft election timeout")->capture_default_str();
-  app.add_option("--heartbeat-timeout-ms", def.heartbeat_timeout_ms, "Raft heartbeat interval")->capture_default_str();
-  app.add_option("--snapshot-threshold", def.snapshot_threshold, "entries between logical Raft snapshots")->capture_default_str();
-  app.add_option("--snapshot-trailing", def.snapshot_trailing, "entries kept behind a snapshot")->capture_default_str();
-  app.add_flag("--pipelined-writes,!--no-pipelined-writes", def.pipelined_writes,
-               "write applied commands to RocksDB off the Raft loop thread (default on)");
-  app.add_option("--discovery-dns", def.discovery_dns, "cluster: DNS name resolving to the members");
+  store.option("--raft-listen", [](S& s) -> auto& { return s.raft_listen; },
+               "Raft address of the default store")->capture_default_str();
+  store.option("--peers", [](S& s) -> auto& { return s.peers; },
+               "cluster: initial voters ID=HOST:PORT,... (Raft addresses, incl. this node)");
+  store.flag("--join", [](S& s) -> auto& { return s.join; },
+             "cluster: start outside the initial configuration and wait to be added");
+  store.option("--raft-dir", [](S& s) -> auto& { return s.raft_dir; },
+               "Raft log directory (default DATA_DIR/raft)");
+  store.option("--election-timeout-ms", [](S& s) -> auto& { return s.election_timeout_ms; },
+               "Raft election timeout")->capture_default_str();
+  store.option("--heartbeat-timeout-ms", [](S& s) -> auto& { return s.heartbeat_timeout_ms; },
+               "Raft heartbeat interval")->capture_default_str();
+  store.option("--snapshot-threshold", [](S& s) -> auto& { return s.snapshot_threshold; },
+               "entries between logical Raft snapshots")->capture_default_str();
+  store.option("--snapshot-trailing", [](S& s) -> auto& { return s.snapshot_trailing; },
+               "entries kept behind a snapshot")->capture_default_str();
+  store.flag("--pipelined-writes,!--no-pipelined-writes", [](S& s) -> auto& { return s.pipelined_writes; },
+             "write applied commands to RocksDB off the Raft loop thread (default on)");
+  store.option("--discovery-dns", [](S& s) -> auto& { return s.discovery_dns; },
+               "cluster: DNS name resolving to the members");
   app.add_option("--cluster-name", config.cluster_name, "cluster name in discovery announcements")->capture_default_str();
   app.add_option("--discovery-secret-file", config.discovery_secret_file, "file with the shared secret: enables signed UDP announcements");
   app.add_option("--discovery-address", config.discovery_address, "announcement group or unicast HOST:PORT (default 239.192.74.1:7946)");
@@ -275,24 +434,7 @@ Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help) {
     config.stores.push_back(def);
   } else {
     // Store flags apply to the first (default) store of the file.
-    auto& first = config.stores.front();
-    if (app.count("--store-id")) first.store_id = def.store_id;
-    if (app.count("--data-dir")) first.data_dir = def.data_dir;
-    if (app.count("--mode")) first.mode = def.mode;
-    if (app.count("--timeout-ms")) first.timeout_ms = def.timeout_ms;
-    if (app.count("--writer-pool-size")) first.writer_pool_size = def.writer_pool_size;
-    if (app.count("--reader-pool-size")) first.reader_pool_size = def.reader_pool_size;
-    if (app.count("--gateway-pool-size")) first.gateway_pool_size = def.gateway_pool_size;
-    if (app.count("--raft-listen")) first.raft_listen = def.raft_listen;
-    if (app.count("--peers")) first.peers = def.peers;
-    if (app.count("--join")) first.join = def.join;
-    if (app.count("--raft-dir")) first.raft_dir = def.raft_dir;
-    if (app.count("--election-timeout-ms")) first.election_timeout_ms = def.election_timeout_ms;
-    if (app.count("--heartbeat-timeout-ms")) first.heartbeat_timeout_ms = def.heartbeat_timeout_ms;
-    if (app.count("--snapshot-threshold")) first.snapshot_threshold = def.snapshot_threshold;
-    if (app.count("--snapshot-trailing")) first.snapshot_trailing = def.snapshot_trailing;
-    if (app.count("--pipelined-writes")) first.pipelined_writes = def.pipelined_writes;
-    if (app.count("--discovery-dns")) first.discovery_dns = def.discovery_dns;
+    store.copy_given(config.stores.front());
   }
   for (const auto& spec : extra_stores) {
     auto eq = spec.find('=');

@@ -62,7 +62,8 @@ Result<ReplicationOptions> replication_options(const ServerConfig& server, const
 // `help` is set when --help was asked (the text is in the status message).
 Result<ServerConfig> parse_server_args(int argc, char** argv, bool& help);
 
-// Reads a JSON config file into `config` (fields documented in docs/CONFIGURATION.md).
+// Reads a JSON config file into `config` (fields documented in docs/CONFIGURATION.md). An unknown
+// key at any level, or a value of the wrong type, is InvalidArgument naming the key.
 Status load_config_file(const std::string& path, ServerConfig& config);
 
 Status validate(const ServerConfig& config);

@@ -179,6 +179,39 @@ TEST(ConfigFileTest, InvalidConfigurationExitsWithUsageError) {
   EXPECT_EQ(broken.exit_code, 2) << broken.err;
 }
 
+TEST(ConfigFileTest, UnknownKeyIsAStartupErrorNamingIt) {
+  TempDir dir;
+  const std::string config = dir.sub("typo.json");
+  std::ofstream(config) << R"({"stores":[{"store_id":"s","data_dir":")" << dir.sub("s")
+                        << R"(","reader_pool_sise":2}]})";
+  testing::RunOptions o;
+  o.timeout = std::chrono::seconds(20);  // a server that starts anyway would run until killed
+  auto r = testing::run_program(testing::reckond_bin(), {"--config", config, "--listen", "127.0.0.1:0",
+                                                         "--http", "127.0.0.1:0"}, o);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("unknown key 'reader_pool_sise' in stores[0]"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("s"))) << "nothing is opened on a bad config";
+}
+
+TEST(ConfigFileTest, LimitsFromTheFileAndFromFlagsReachTheStore) {
+  TempDir dir;
+  const std::string config = dir.sub("limits.json");
+  std::ofstream(config) << R"({"stores":[{"store_id":"s","options":{"max_event_type_bytes":8}}]})";
+  ServerProcess server(testing::reckond_bin(), dir.sub("data"),
+                       {"--config", config, "--max-tag-bytes", "4"});
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  auto client = connect(server.grpc_address(), "s");
+  ASSERT_TRUE(client->append("l-1", kExpectAny, {event("Short")}));
+  EXPECT_EQ(client->append("l-1", kExpectAny, {event("LongerThan8")}).code(), ErrorCode::kLimitExceeded)
+      << "max_event_type_bytes from the config file";
+  NewEvent tagged = event("Short");
+  tagged.tags = {"five5"};
+  EXPECT_EQ(client->append("l-1", kExpectAny, {tagged}).code(), ErrorCode::kLimitExceeded)
+      << "--max-tag-bytes applies to the file's first store";
+  tagged.tags = {"four"};
+  EXPECT_TRUE(client->append("l-1", kExpectAny, {tagged}));
+}
+
 TEST(ShutdownTest, SigtermUnderLoadLosesNoAcknowledgedAppend) {
   TempDir dir;
   ServerProcess server(testing::reckond_bin(), dir.sub("data"));

@@ -337,6 +337,52 @@ TEST_F(CliTest, Snapshots) {
   CliFails({"snapshot", "load", s}, 4, "NotFound");
 }
 
+TEST_F(CliTest, SnapshotSaveRefusesDataThatIsNotJsonUnlessBinary) {
+  const std::string s = unique_name("cli-snap-json");
+  // Refused like `append --data notjson`: exit 1, "error: InvalidArgument: ...", nothing saved.
+  auto r = CliFails({"snapshot", "save", s, "--version", "1", "--data", "notjson"}, 1, "InvalidArgument");
+  EXPECT_NE(r.err.find("snapshot data is not valid JSON"), std::string::npos) << describe(r);
+  r = CliFails({"snapshot", "save", s, "--version", "1", "--data", "{}", "--metadata", "[1,"}, 1,
+               "InvalidArgument");
+  EXPECT_NE(r.err.find("snapshot metadata is not valid JSON"), std::string::npos) << describe(r);
+  EXPECT_EQ(client().load_snapshot(s).code(), ErrorCode::kNotFound);
+
+  // --binary, as for append: --data is base64 of the bytes.
+  CliFails({"snapshot", "save", s, "--version", "1", "--binary", "--data", "not base64!"}, 2, "");
+  CliObject({"snapshot", "save", s, "--version", "1", "--binary", "--data", "AAH+/w=="});
+  auto stored = client().load_snapshot(s);
+  ASSERT_TRUE(stored.is_ok()) << stored.status().to_string();
+  EXPECT_EQ(stored->data, std::string("\x00\x01\xfe\xff", 4));
+}
+
+TEST_F(CliTest, BinarySnapshotsPrintAsBase64) {
+  const std::string s = unique_name("cli-snap-bin");
+  Snapshot snap;
+  snap.stream_id = s;
+  snap.version = 2;
+  snap.data = std::string("\x00\x01\xfe\xff", 4);
+  snap.metadata = "\xff not json";
+  RECKON_ASSERT_OK(client().save_snapshot(snap));
+  snap.version = 4;
+  snap.data = R"("a JSON string")";
+  snap.metadata = "";
+  RECKON_ASSERT_OK(client().save_snapshot(snap));
+
+  json binary = CliObject({"snapshot", "load", s, "--version", "2"});
+  EXPECT_EQ(binary.at("data"), "AAH+/w==");
+  EXPECT_EQ(binary.at("data_content_type"), "application/octet-stream");
+  EXPECT_EQ(binary.at("metadata"), "/yBub3QganNvbg==");
+  EXPECT_EQ(binary.at("metadata_content_type"), "application/octet-stream");
+  json text = CliObject({"snapshot", "load", s});
+  EXPECT_EQ(text.at("data"), "a JSON string") << "JSON data stays a JSON value";
+  EXPECT_FALSE(text.contains("data_content_type")) << text;
+  EXPECT_TRUE(text.at("metadata").is_null());
+  auto list = CliLines({"snapshot", "list", s});
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].at("data"), "AAH+/w==");
+  EXPECT_EQ(list[1].at("data"), "a JSON string");
+}
+
 TEST_F(CliTest, Status) {
   json st = CliObject({"status"});
   EXPECT_GT(st.at("node_id").get<uint64_t>(), 0u);
@@ -394,6 +440,31 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   help = run_cli({"read-all", "--help"});
   EXPECT_EQ(help.exit_code, 0) << describe(help);
   EXPECT_NE(help.out.find("--stream-prefix"), std::string::npos) << help.out;
+}
+
+TEST_F(CliTest, UsageErrorsSayWhatIsWrong) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"frob"}, "error: unknown command 'frob'"},
+      {{"snapshot", "frob", "s1"}, "error: unknown command 'snapshot frob'"},
+      {{"cluster", "frob"}, "error: unknown command 'cluster frob'"},
+      {{"read", "s1", "--from", "-1"}, "error: --from: must be >= 0 (got '-1')"},
+      {{"read", "s1", "--count", "x"}, "error: --count: must be an integer >= 0 (got 'x')"},
+      {{"read", "s1", "--from", "99999999999999999999"},
+       "error: --from: must be at most 9223372036854775807 (got '99999999999999999999')"},
+      {{"--timeout", "0", "version", "s1"}, "error: --timeout: must be >= 1 (got '0')"},
+      {{"read-all", "--from", "-3"}, "error: --from: must be >= 0 (got '-3')"},
+      {{"bench", "append", "--clients", "0"}, "error: --clients: must be from 1 to 4096 (got '0')"},
+      {{"bench", "append", "--duration", "0"},
+       "error: --duration: must be from 0.001 to 86400 (got '0')"},
+      {{"cluster", "remove", "0"}, "error: ID: must be >= 1 (got '0')"},
+  };
+  for (const auto& [args, says] : cases) {
+    auto r = Cli(args);
+    std::string cmd;
+    for (const auto& a : args) cmd += a + " ";
+    EXPECT_EQ(r.exit_code, 2) << "reckon " << cmd << "\n" << describe(r);
+    EXPECT_EQ(first_line(r.err), says) << "reckon " << cmd << "\n" << describe(r);
+  }
 }
 
 TEST_F(CliTest, WrongExpectedVersionExitsThreeWithDetails) {

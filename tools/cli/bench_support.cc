@@ -4,14 +4,16 @@
 #include <cstdio>
 #include <iostream>
 
+#include "option_checks.h"
+
 namespace reckon::cli {
 
 void add_event_shape_options(CLI::App* sub, int& size, int& streams) {
   sub->add_option("--size", size, "Bytes of JSON data per event")
-      ->check(CLI::Range(0, 16 << 20))
+      ->check(integer_in_range(0, 16 << 20))
       ->capture_default_str();
   sub->add_option("--streams", streams, "Streams to spread events over")
-      ->check(CLI::Range(1, 100'000'000))
+      ->check(integer_in_range(1, 100'000'000))
       ->capture_default_str();
 }
 

@@ -17,6 +17,7 @@
 
 #include "bench_support.h"
 #include "commands.h"
+#include "option_checks.h"
 
 namespace reckon::cli {
 
@@ -334,10 +335,10 @@ int run_bench_read(Session& s, const BenchArgs& a) {
 
 void add_common(CLI::App* sub, BenchArgs* a) {
   sub->add_option("--clients", a->clients, "Concurrent clients (threads)")
-      ->check(CLI::Range(1, 4096))
+      ->check(integer_in_range(1, 4096))
       ->capture_default_str();
   sub->add_option("--duration", a->duration_s, "Seconds to run")
-      ->check(CLI::Range(0.001, 86400.0))
+      ->check(number_in_range(0.001, 86400.0))
       ->capture_default_str();
   add_event_shape_options(sub, a->size, a->streams);
   sub->add_flag("--shared-client", a->shared_client, "All threads share one client");
@@ -353,7 +354,7 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
   auto* sub = group->add_subcommand("append", "Closed-loop durable appends");
   add_common(sub, ap.get());
   sub->add_option("--batch", ap->batch, "Events per append")
-      ->check(CLI::Range(1, 10'000))
+      ->check(integer_in_range(1, 10'000))
       ->capture_default_str();
   sub->add_flag("--async", ap->async,
                 "Keep --clients appends in flight with the asynchronous client API instead of "
@@ -363,9 +364,9 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
   sub->add_option("--rate", ap->rate,
                   "Open loop: this many appends/s on schedule (at most --clients in flight); "
                   "latency from the scheduled time")
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_at_least(0));
   sub->add_option("--connections", ap->connections, "With --async/--rate: gRPC channels to spread over")
-      ->check(CLI::Range(1, 1024))
+      ->check(integer_in_range(1, 1024))
       ->capture_default_str();
   sub->callback([ap, selected] {
     *selected = [ap](Session& s) {
@@ -381,7 +382,7 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
   sub = group->add_subcommand("read", "Closed-loop reads: pages of $all (streaming) or of streams");
   add_common(sub, rd.get());
   sub->add_option("--batch", rd->batch, "Events per read call")
-      ->check(CLI::Range(1, 100'000))
+      ->check(integer_in_range(1, 100'000))
       ->capture_default_str();
   sub->add_option("--mode", rd->mode, "all: read $all page by page; streams: read whole streams")
       ->check(CLI::IsMember({"all", "streams"}))
@@ -390,7 +391,7 @@ void add_bench_commands(CLI::App& app, Runner* selected) {
       ->capture_default_str();
   sub->add_option("--prefill", rd->prefill,
                   "Append this many events (over --streams streams) before measuring")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_at_least(0))
       ->capture_default_str();
   sub->callback([rd, selected] {
     *selected = [rd](Session& s) { return run_bench_read(s, *rd); };

@@ -30,6 +30,7 @@
 
 #include "bench_support.h"
 #include "commands.h"
+#include "option_checks.h"
 
 namespace reckon::cli {
 namespace {
@@ -567,17 +568,17 @@ int run_consume(Session& s, const DeliveryArgs& a) {
 
 void add_delivery_common(CLI::App* sub, DeliveryArgs* a) {
   sub->add_option("--rate", a->rate, "Live run: single-event appends per second")
-      ->check(CLI::PositiveNumber)
+      ->check(number_above(0))
       ->capture_default_str();
   sub->add_option("--duration", a->duration_s, "Live run: seconds of appending")
-      ->check(CLI::Range(0.001, 86400.0))
+      ->check(number_in_range(0.001, 86400.0))
       ->capture_default_str();
   sub->add_option("--prefill", a->prefill,
                   "Backlog run: append this many events first, then measure their delivery")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_at_least(0));
   add_event_shape_options(sub, a->size, a->streams);
   sub->add_option("--connections", a->connections, "Live run: the writer's gRPC channels")
-      ->check(CLI::Range(1, 64))
+      ->check(integer_in_range(1, 64))
       ->capture_default_str();
 }
 
@@ -591,7 +592,7 @@ void add_bench_delivery_commands(CLI::App& bench, Runner* selected) {
   add_delivery_common(sub, sb.get());
   sub->add_option("--subscribers", sb->receivers,
                   "Subscribers on $all, each with its own connection")
-      ->check(CLI::Range(1, 10'000))
+      ->check(integer_in_range(1, 10'000))
       ->capture_default_str();
   sub->callback([sb, selected] {
     *selected = [sb](Session& s) {
@@ -606,13 +607,13 @@ void add_bench_delivery_commands(CLI::App& bench, Runner* selected) {
   add_delivery_common(sub, cs.get());
   sub->add_option("--consumers", cs->receivers,
                   "Consumers, each with its own connection; every event is acked")
-      ->check(CLI::Range(1, 1'000))
+      ->check(integer_in_range(1, 1'000))
       ->capture_default_str();
   sub->add_option("--max-in-flight", cs->max_in_flight,
                   "Unacknowledged events per consumer (0 = the subscription's default, 100)")
       ->capture_default_str();
   sub->add_option("--pool-size", cs->pool_size, "Emitters of the benchmark's subscription")
-      ->check(CLI::Range(1, 1024))
+      ->check(integer_in_range(1, 1024))
       ->capture_default_str();
   sub->add_option("--strategy", cs->strategy, "round-robin|single|pinned")
       ->check(CLI::IsMember({"round-robin", "single", "pinned"}))

@@ -1,5 +1,6 @@
 // Cluster commands: status; cluster add/promote/remove/transfer (membership, run by the leader).
 #include "commands.h"
+#include "option_checks.h"
 #include "output.h"
 
 namespace reckon::cli {
@@ -88,7 +89,7 @@ void add_membership_command(CLI::App& group, Runner* selected, const std::string
                             const std::string& help) {
   auto a = std::make_shared<MembershipArgs>();
   auto* sub = group.add_subcommand(action, help);
-  auto* id = sub->add_option("ID", a->node_id, "Node id")->check(CLI::PositiveNumber);
+  auto* id = sub->add_option("ID", a->node_id, "Node id")->check(integer_at_least(1));
   if (action == "transfer") {
     id->description("Node id of the new leader (default: the most up-to-date voter)");
   } else {

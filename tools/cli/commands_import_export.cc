@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "event_json.h"
+#include "option_checks.h"
 #include "output.h"
 #include "progress.h"
 
@@ -313,15 +314,15 @@ void add_import_export_commands(CLI::App& app, Runner* selected) {
   auto* sub = app.add_subcommand("import", "Append the events of a JSON-lines file (from export)");
   sub->add_option("file", im->file, "JSON-lines file ('-' = stdin)")->required();
   sub->add_option("--batch", im->batch, "Events per append")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000}))
+      ->check(integer_in_range(1, 10'000))
       ->capture_default_str();
   sub->add_option("--max-buffered", im->max_buffered,
                   "Flush every stream's batch when this many events wait")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}))
+      ->check(integer_in_range(1, 10'000'000))
       ->capture_default_str();
   sub->add_option("--parallel", im->parallel,
                   "Appends in flight (streams are spread over this many lanes)")
-      ->check(CLI::Range(1, 64))
+      ->check(integer_in_range(1, 64))
       ->capture_default_str();
   sub->add_flag("--quiet", im->quiet, "No progress line");
   sub->callback([im, selected] { *selected = [im](Session& s) { return run_import(s, *im); }; });
@@ -330,7 +331,7 @@ void add_import_export_commands(CLI::App& app, Runner* selected) {
   sub = app.add_subcommand("export", "Write $all (or a filtered part) to a JSON-lines file");
   sub->add_option("file", ex->file, "Output file ('-' = stdout)")->required();
   sub->add_option("--from", ex->from, "First position (inclusive)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_at_least(0))
       ->capture_default_str();
   sub->add_option("--type", ex->types, "Only this event type (repeatable)")->allow_extra_args(false);
   sub->add_option("--stream-prefix", ex->prefixes, "Only streams with this prefix (repeatable)")

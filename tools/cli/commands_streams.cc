@@ -4,7 +4,9 @@
 #include <memory>
 
 #include "commands.h"
+#include "core/json.h"
 #include "event_json.h"
+#include "option_checks.h"
 #include "output.h"
 
 namespace reckon::cli {
@@ -188,9 +190,9 @@ void add_read(CLI::App& app, Runner* selected) {
   sub->add_option("stream", a->stream, "Stream id")->required();
   a->from_opt = sub->add_option("--from", a->from,
                                 "First version (inclusive; default: first, or last with --backward)")
-                    ->check(CLI::NonNegativeNumber);
+                    ->check(integer_at_least(0));
   sub->add_option("--count", a->count, "Most events to print (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_at_least(0))
       ->capture_default_str();
   sub->add_flag("--backward", a->backward, "Newest first");
   sub->callback([a, selected] { *selected = [a](Session& s) { return run_read(s, *a); }; });
@@ -236,9 +238,9 @@ void add_read_all(CLI::App& app, Runner* selected) {
   auto* sub = app.add_subcommand("read-all", "Read $all (every stream) in global order");
   a->from_opt = sub->add_option("--from", a->from,
                                 "First position (inclusive; default: first, or last with --backward)")
-                    ->check(CLI::NonNegativeNumber);
+                    ->check(integer_at_least(0));
   sub->add_option("--count", a->count, "Most events to print (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_at_least(0))
       ->capture_default_str();
   sub->add_flag("--backward", a->backward, "Newest first");
   sub->add_option("--type", a->types, "Only this event type (repeatable: any of them)")
@@ -317,7 +319,7 @@ void add_streams(CLI::App& app, Runner* selected) {
   auto* sub = app.add_subcommand("streams", "List streams in byte order");
   sub->add_option("--prefix", a->prefix, "Only streams with this prefix");
   sub->add_option("--limit", a->limit, "Most streams to list (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_at_least(0))
       ->capture_default_str();
   sub->add_flag("--include-deleted", a->include_deleted, "Also list deleted streams");
   sub->callback([a, selected] { *selected = [a](Session& s) { return run_streams(s, *a); }; });
@@ -362,17 +364,30 @@ struct SnapshotArgs {
   int64_t version = 0;
   std::string data;
   std::string metadata;
+  bool binary = false;
   CLI::Option* version_opt = nullptr;
 };
 
 int run_snapshot_save(Session& s, const SnapshotArgs& a) {
-  auto client = s.client();
-  if (!client) return report_error(client.status());
   Snapshot snap;
   snap.stream_id = a.stream;
   snap.version = a.version;
-  snap.data = a.data;
+  // The server stores snapshot bytes as they come (they carry no content type), so the CLI
+  // itself refuses what append would refuse: data that is not JSON unless --binary says so.
+  if (a.binary) {
+    auto decoded = base64_decode(a.data);
+    if (!decoded) return report_usage_error("--data: with --binary, " + decoded.status().message());
+    snap.data = std::move(decoded).value();
+  } else {
+    if (Status st = json::validate(a.data, "snapshot data"); !st) return report_error(st);
+    snap.data = a.data;
+  }
+  if (!a.metadata.empty()) {
+    if (Status st = json::validate(a.metadata, "snapshot metadata"); !st) return report_error(st);
+  }
   snap.metadata = a.metadata;
+  auto client = s.client();
+  if (!client) return report_error(client.status());
   Status st = (*client)->save_snapshot(snap);
   if (!st) return report_error(st);
   Json j;
@@ -431,9 +446,10 @@ void add_snapshot(CLI::App& app, Runner* selected) {
   sub->add_option("stream", save->stream, "Stream id")->required();
   save->version_opt = sub->add_option("--version", save->version, "Stream version")
                           ->required()
-                          ->check(CLI::NonNegativeNumber);
-  sub->add_option("--data", save->data, "Snapshot state (JSON)")->required();
+                          ->check(integer_at_least(0));
+  sub->add_option("--data", save->data, "Snapshot state: JSON, or base64 with --binary")->required();
   sub->add_option("--metadata", save->metadata, "Snapshot metadata (JSON)");
+  sub->add_flag("--binary", save->binary, "--data is base64 of binary bytes");
   sub->callback([save, selected] {
     *selected = [save](Session& s) { return run_snapshot_save(s, *save); };
   });
@@ -442,7 +458,7 @@ void add_snapshot(CLI::App& app, Runner* selected) {
   sub = group->add_subcommand("load", "Print the latest snapshot, or the one at --version");
   sub->add_option("stream", load->stream, "Stream id")->required();
   load->version_opt = sub->add_option("--version", load->version, "Exact version")
-                          ->check(CLI::NonNegativeNumber);
+                          ->check(integer_at_least(0));
   sub->callback([load, selected] {
     *selected = [load](Session& s) { return run_snapshot_load(s, *load); };
   });
@@ -458,7 +474,7 @@ void add_snapshot(CLI::App& app, Runner* selected) {
   sub = group->add_subcommand("delete", "Delete a stream's snapshots, or the one at --version");
   sub->add_option("stream", del->stream, "Stream id")->required();
   del->version_opt = sub->add_option("--version", del->version, "Exact version")
-                         ->check(CLI::NonNegativeNumber);
+                         ->check(integer_at_least(0));
   sub->callback([del, selected] {
     *selected = [del](Session& s) { return run_snapshot_delete(s, *del); };
   });

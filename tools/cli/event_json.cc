@@ -16,6 +16,17 @@ Json payload_to_json(const std::string& bytes, ContentType type) {
   return json_payload(bytes);
 }
 
+// A snapshot payload. Snapshots carry no content type: bytes that parse as JSON are shown as
+// that value, any others are binary and shown as base64 (*binary set); empty is null.
+Json snapshot_payload(const std::string& bytes, bool* binary) {
+  *binary = false;
+  if (bytes.empty()) return nullptr;
+  Json parsed = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_discarded()) return parsed;
+  *binary = true;
+  return base64_encode(bytes);
+}
+
 const nlohmann::json* field(const nlohmann::json& obj, const char* name, const char* alias) {
   auto it = obj.find(name);
   if (it != obj.end()) return &*it;
@@ -97,12 +108,17 @@ Json event_to_json(const Event& e) {
 }
 
 Json snapshot_to_json(const Snapshot& s) {
+  bool data_binary = false;
+  bool metadata_binary = false;
   Json j;
   j["stream_id"] = s.stream_id;
   j["version"] = s.version;
-  j["data"] = json_payload(s.data);
-  j["metadata"] = json_payload(s.metadata);
+  j["data"] = snapshot_payload(s.data, &data_binary);
+  j["metadata"] = snapshot_payload(s.metadata, &metadata_binary);
   j["created_us"] = s.created_us;
+  // Flagged the way events flag binary, so a base64 string cannot pass for a JSON string.
+  if (data_binary) j["data_content_type"] = content_type_name(ContentType::kBinary);
+  if (metadata_binary) j["metadata_content_type"] = content_type_name(ContentType::kBinary);
   return j;
 }
 

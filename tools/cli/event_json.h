@@ -5,6 +5,8 @@
 // created_us. JSON payloads appear as JSON values (parsed, not strings); binary payloads as
 // base64 strings, flagged by data_content_type / metadata_content_type =
 // "application/octet-stream" (the only case those fields are written); empty metadata is null.
+// Snapshots (which have no content type) print the same way: bytes that are JSON as JSON
+// values, any others as base64 flagged by the same two fields.
 //
 // Input line fields: event_type (or type), data, metadata, tags, event_id (or id), stream_id
 // (or stream; needed by import), data_content_type / metadata_content_type, data_base64 /

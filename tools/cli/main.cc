@@ -6,9 +6,30 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "option_checks.h"
 #include "output.h"
 #include "session.h"
 #include "wire/runtime.h"
+
+namespace {
+
+// CLI11 reports a word that names no subcommand ("reckon frob", "reckon snapshot frob s1") as
+// "A subcommand is required". Returns "frob" or "snapshot frob" for such a word, else "".
+std::string unknown_command(const CLI::App& app) {
+  const CLI::App* at = &app;
+  std::string path;
+  while (!at->get_subcommands().empty()) {
+    at = at->get_subcommands().front();
+    path += at->get_name() + " ";
+  }
+  if (at->get_require_subcommand_min() == 0) return "";
+  for (const auto& word : app.remaining(/*recurse=*/true)) {
+    if (!word.empty() && word[0] != '-') return path + word;
+  }
+  return "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace reckon::cli;
@@ -29,7 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("--store", globals.store, "Store name (default: the server's default store)");
   app.add_flag("--json", globals.json, "One JSON object per line instead of tables");
   app.add_option("--timeout", globals.timeout_ms, "Deadline of each server call, milliseconds")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_at_least(1))
       ->capture_default_str();
 
   Runner selected;
@@ -44,6 +65,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    if (const std::string unknown = unknown_command(app); !unknown.empty()) {
+      return report_usage_error("unknown command '" + unknown + "'");
+    }
     return report_usage_error(e.what());
   }
 
