@@ -392,6 +392,11 @@ struct RaftNode::Loop {
     if (rv != 0) return raft_error_status(rv, "raft_uv_init", io.errmsg);
     io_ready = true;
     raft_uv_set_connect_retry_delay(&io, static_cast<unsigned>(o.connect_retry_delay.count()));
+    // libraft's "auto recovery" renames a corrupt segment (and every later one) to corrupt-*
+    // and starts without them: the node forgets entries it stored and acknowledged, and votes
+    // as if it never had them. Refuse to start instead (RAFT_CORRUPT names the segment); the
+    // operator restores the segment or replaces the node (docs/CONSENSUS.md, quirk 14).
+    raft_uv_set_auto_recovery(&io, false);
 
     rv = raft_init(&raft, core.guard_io(&io), core.raft_fsm(), o.node_id, o.address.c_str());
     if (rv != 0) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <filesystem>
 #include <fstream>
@@ -627,6 +628,64 @@ TEST(ReplicatedStore, CorruptedRaftSegmentIsAClearErrorNotACrash) {
         << reopened.status().to_string();
     EXPECT_FALSE(reopened.status().message().empty());
   }
+}
+
+// libraft 0.15, finding a corrupt segment while a snapshot exists, renames every segment to
+// `corrupt-<time>-<name>` and starts from the snapshot alone: a replica silently forgets
+// entries it stored and acknowledged (and would vote as if it never had them). The store must
+// refuse to start instead, name the segment, and leave the log as it found it, so that putting
+// the segment back (or replacing the node) is possible; with the segment repaired it opens.
+TEST(ReplicatedStore, ACorruptSegmentBehindASnapshotIsRefusedNotSilentlyDropped) {
+  TempDir dir;
+  StoreOptions o = single_voter(dir.path());
+  o.replication->snapshot_threshold = 16;
+  o.replication->snapshot_trailing = 8;
+  for (int session = 0; session < 3; ++session) {  // each restart closes the open segments
+    auto store = LocalStore::open_local(o);
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    ASSERT_TRUE(wait_for([&] { return (*store)->replication()->is_leader(); }));
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE((*store)->append("s", kExpectAny, make_events(1)).is_ok());
+  }
+  const std::string raft_dir = dir.path() + "/raft";
+  auto listing = [&] {
+    std::set<std::string> names;
+    for (const auto& f : std::filesystem::directory_iterator(raft_dir)) names.insert(f.path().filename().string());
+    return names;
+  };
+  // The newest closed segment holds entries after the last snapshot.
+  std::string newest;
+  for (const auto& name : listing()) {
+    if (name.size() == 33 && name[16] == '-' && name > newest) newest = name;
+  }
+  ASSERT_FALSE(newest.empty()) << "no closed segment";
+  const std::string path = raft_dir + "/" + newest;
+  std::string original;
+  {
+    std::ifstream in(path, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(original.size(), 200u);
+  {
+    std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(static_cast<std::streamoff>(original.size() / 2));
+    io.put('\x5a').put('\xa5').put('\x5a');
+  }
+  const auto before = listing();
+
+  auto refused = LocalStore::open_local(o);
+  ASSERT_FALSE(refused.is_ok()) << "a corrupt segment was dropped without a word";
+  EXPECT_EQ(refused.code(), ErrorCode::kCorruption) << refused.status().to_string();
+  std::cout << "[ corrupt segment ] " << refused.status().to_string() << "\n";
+  EXPECT_NE(refused.status().message().find(newest), std::string::npos) << refused.status().to_string();
+  EXPECT_EQ(listing(), before) << "the log directory was changed";
+
+  {  // The operator repairs the segment (here: the original bytes): the store opens whole.
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << original;
+  }
+  auto repaired = LocalStore::open_local(o);
+  ASSERT_TRUE(repaired.is_ok()) << repaired.status().to_string();
+  EXPECT_EQ(*(*repaired)->get_version("s"), 119);
 }
 
 }  // namespace
