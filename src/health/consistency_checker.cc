@@ -186,7 +186,10 @@ class Run {
     }
     std::string source = have_leader ? "leader commit" : "highest commit seen";
     for (const NodeReport* r : running_) {
-      uint64_t commit_lag = behind(commit, r->commit_index);
+      // A restarted replica reports libraft's commit index (its snapshot, or 1) until the
+      // leader's next message, while its state machine already holds more: whatever it
+      // applied was committed.
+      uint64_t commit_lag = behind(commit, std::max(r->commit_index, r->applied_index));
       uint64_t applied_lag = behind(commit, r->applied_index);
       if (commit_lag <= options_.max_commit_lag && applied_lag <= options_.max_applied_lag) {
         continue;

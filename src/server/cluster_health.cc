@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -40,6 +41,17 @@ health::NodeReport report_from_proto(const v1::ClusterStatus& s) {
                          m.has_match_index() ? std::optional<uint64_t>(m.match_index()) : std::nullopt});
   }
   return r;
+}
+
+// The port of "host:port", 0 if there is none.
+uint16_t port_of(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return 0;
+  unsigned port = 0;
+  const char* first = address.data() + colon + 1;
+  const char* last = address.data() + address.size();
+  auto [end, ec] = std::from_chars(first, last, port);
+  return ec == std::errc() && end == last && port <= 65535 ? static_cast<uint16_t>(port) : 0;
 }
 
 discovery::AnnouncedRole announced_role(const std::string& role) {
@@ -100,7 +112,9 @@ Result<std::unique_ptr<ClusterHealth>> ClusterHealth::start(const ServerConfig& 
   discovery::DiscoveryOptions d;
   if (!sc.discovery_dns.empty()) {
     d.dns.name = sc.discovery_dns;
-    d.dns.raft_port = static_cast<uint16_t>(std::stoul(sc.raft_listen.substr(sc.raft_listen.rfind(':') + 1)));
+    // Records carry addresses only: members listen on the same ports as this node.
+    d.dns.raft_port = port_of(sc.raft_listen);
+    d.dns.client_port = port_of(client_address);  // 0 (unknown) if it does not parse
   }
   if (!config.discovery_secret_file.empty()) {
     RECKON_ASSIGN_OR_RETURN(std::string secret, read_secret(config.discovery_secret_file));
@@ -162,12 +176,22 @@ std::vector<discovery::Peer> ClusterHealth::peers() const {
   std::vector<discovery::Peer> out;
   for (auto& [id, p] : by_id) out.push_back(p);
   if (discovery_) {
+    maybe_refresh_dns();
     for (const auto& p : discovery_->peers()) {
       if (p.node_id == config_.node_id || (p.node_id != 0 && by_id.count(p.node_id))) continue;
       out.push_back(p);
     }
   }
   return out;
+}
+
+void ClusterHealth::maybe_refresh_dns() const {
+  if (store_.config.discovery_dns.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_dns_refresh_) return;
+  next_dns_refresh_ = now + kDnsRefresh;
+  Status s = discovery_->refresh_dns();
+  if (!s.is_ok()) spdlog::warn("store '{}': discovery: {}", store_.config.store_id, s.to_string());
 }
 
 nlohmann::json ClusterHealth::to_json() const {

@@ -6,6 +6,7 @@
 // when configured, and announces this node's Raft role.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -29,12 +30,17 @@ class ClusterHealth {
  private:
   ClusterHealth(const ServerConfig& config, ServedStore& store);
   std::vector<discovery::Peer> peers() const;
+  void maybe_refresh_dns() const;
 
   const ServerConfig config_;
   ServedStore& store_;
   std::unique_ptr<discovery::Discovery> discovery_;
   std::unique_ptr<health::HealthProber> prober_;
   uint64_t leadership_subscription_ = 0;
+  // DNS is looked up again every kDnsRefresh (a name may resolve only after this node started,
+  // and members change); on the prober's thread, which calls peers().
+  static constexpr std::chrono::seconds kDnsRefresh{30};
+  mutable std::chrono::steady_clock::time_point next_dns_refresh_{};
 };
 
 // The health view of a replica status, and of a peer's gRPC ClusterStatus.
