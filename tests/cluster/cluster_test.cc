@@ -5,6 +5,7 @@
 // and the `reckon` CLI.
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -336,6 +337,35 @@ TEST(ClusterFailover, OneCallThroughSeveralEndpointsSucceedsAcrossALeaderKill) {
   auto cli = run_cli({"--server", servers, "--json", "append", "s", "--type", "T", "--data", "{}"});
   EXPECT_EQ(cli.exit_code, 0) << describe(cli);
   std::cout << "[ failover ] one CLI append across the leader's kill: " << ms_since(killed_at) << " ms\n";
+}
+
+// Pre-vote: a follower that was cut off (here: paused past several election timeouts) asks
+// before it campaigns, learns the others still follow a leader, and rejoins without forcing
+// a new term on the cluster. Without pre-vote it would bump the term and depose the leader.
+TEST(ClusterFailover, APausedFollowerRejoinsWithoutDisruptingTheLeader) {
+  TestCluster cluster;
+  ASSERT_TRUE(cluster.start(3).is_ok());
+  const uint64_t leader = cluster.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  const uint64_t paused = leader == 1 ? 2 : 1;
+  auto term_of = [&](uint64_t id) -> uint64_t {
+    auto st = cluster.status_of(id);
+    return st ? st->term : 0;
+  };
+  const uint64_t term = term_of(leader);
+  ASSERT_GT(term, 0u);
+  auto client = cluster.direct_client(leader, 3);
+
+  ASSERT_EQ(::kill(cluster.node(paused).process->pid(), SIGSTOP), 0);
+  for (int k = 0; k < 20; ++k) ASSERT_TRUE(client->append("while-paused", kExpectAny, numbered_events(k, 1)).is_ok());
+  std::this_thread::sleep_for(milliseconds(3'000));  // several election timeouts
+  ASSERT_EQ(::kill(cluster.node(paused).process->pid(), SIGCONT), 0);
+
+  auto common = cluster.wait_for_convergence();
+  ASSERT_TRUE(common.has_value()) << "the paused follower did not catch up";
+  std::this_thread::sleep_for(milliseconds(1'000));  // time for a disruptive election, if any
+  EXPECT_EQ(cluster.wait_for_leader(), leader);
+  for (uint64_t id : cluster.ids()) EXPECT_EQ(term_of(id), term) << "node " << id;
 }
 
 // A client made after a node came back reaches it at once, whatever other clients of the
