@@ -1,6 +1,7 @@
 // reckond as an operator sees it: HTTP health/metrics/cluster, per-store metrics, several
-// stores, config files, structured logs, and a clean SIGTERM under load that loses no
-// acknowledged append.
+// stores, config files, structured logs, and clean SIGTERM/SIGINT shutdowns that lose no
+// acknowledged append and answer /health with 503 while they drain.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <random>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include <thread>
 
 #include "reckon/client.h"
+#include "reckon/v1/reckon.grpc.pb.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -411,6 +414,85 @@ TEST(ShutdownTest, SigtermUnderLoadLosesNoAcknowledgedAppend) {
     ASSERT_EQ(page->events.size(), 1u) << a.stream_id << "@" << a.last_version;
     EXPECT_EQ(page->events[0].position, a.position);
   }
+}
+
+TEST(ShutdownTest, SigintStopsCleanlyAndKeepsTheData) {
+  TempDir dir;
+  ServerProcess server(testing::reckond_bin(), dir.sub("data"));
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  std::vector<AppendResult> acked;
+  {
+    auto client = connect(server.grpc_address());
+    for (int i = 0; i < 10; ++i) {
+      auto r = client->append("kept-" + std::to_string(i % 3), kExpectAny,
+                              {event("E", R"({"i":)" + std::to_string(i) + "}")});
+      ASSERT_TRUE(r) << r.status().to_string();
+      acked.push_back(*r);
+    }
+  }
+  auto how = server.stop(std::chrono::seconds(10), SIGINT);
+  ASSERT_TRUE(how) << how.status().to_string();
+  EXPECT_EQ(*how, "exited 0") << server.log_tail();
+  std::ifstream log(server.log_path());
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("received SIGINT, shutting down"), std::string::npos);
+
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  auto client = connect(server.grpc_address());
+  for (size_t i = 0; i < acked.size(); ++i) {
+    ReadStreamOptions o;
+    o.from_version = acked[i].last_version;
+    o.max_count = 1;
+    auto page = client->read(acked[i].stream_id, o);
+    ASSERT_TRUE(page) << page.status().to_string();
+    ASSERT_EQ(page->events.size(), 1u) << acked[i].stream_id << "@" << acked[i].last_version;
+    EXPECT_EQ(page->events[0].position, acked[i].position);
+    EXPECT_EQ(page->events[0].data, R"({"i":)" + std::to_string(i) + "}");
+  }
+}
+
+// A client that stops reading keeps its ReadAll call in flight (flow control stalls the
+// server's writes), so after SIGTERM reckond waits out its 5 s grace for in-flight calls with
+// the HTTP endpoints still up: /health must say 503 meanwhile, and the exit is still clean.
+TEST(ShutdownTest, HealthAnswers503WhileCallsDrain) {
+  TempDir dir;
+  ServerProcess server(testing::reckond_bin(), dir.sub("data"));
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  {
+    // 4 MB of events: far more than a stream's flow-control window.
+    auto client = connect(server.grpc_address());
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_TRUE(client->append("bulk", kExpectAny, {event("Big", hex_json(500'000, i))}));
+    }
+  }
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // no window growth: the window stays 64 KB
+  args.SetMaxReceiveMessageSize(64 << 20);
+  auto channel =
+      grpc::CreateCustomChannel(server.grpc_address(), grpc::InsecureChannelCredentials(), args);
+  auto stub = v1::Streams::NewStub(channel);
+  grpc::ClientContext ctx;
+  v1::ReadAllRequest request;
+  auto reader = stub->ReadAll(&ctx, request);
+  reader->WaitForInitialMetadata();  // sent with the server's first write: the call is running
+
+  ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
+  int status = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (std::chrono::steady_clock::now() < until) {
+    auto health = testing::http_get("127.0.0.1", server.http_port(), "/health");
+    ASSERT_TRUE(health) << "the HTTP server went away before the grace period ended: "
+                        << health.status().to_string();
+    status = health->status;
+    if (status != 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(status, 503);
+  auto how = server.stop(std::chrono::seconds(20));  // already signalled: waits for the exit
+  ASSERT_TRUE(how) << how.status().to_string();
+  EXPECT_EQ(*how, "exited 0") << server.log_tail();
+  ctx.TryCancel();
 }
 
 }  // namespace
