@@ -128,10 +128,12 @@ class AppendSessionCall {
     if (store->shutting_down.load()) return answer(id, Status::unavailable("server is shutting down"), {});
     const auto started = std::chrono::steady_clock::now();
     Telemetry* telemetry = &server_->telemetry();
+    std::string_view store_id = store->config.store_id;
     submit_append(*server_, *store, *request.mutable_append(),
-                  [this, id, telemetry, started](Result<std::vector<AppendResult>> r) {
+                  [this, id, telemetry, store_id, started](Result<std::vector<AppendResult>> r) {
                     std::chrono::duration<double> d = std::chrono::steady_clock::now() - started;
-                    telemetry->observe_call("AppendSession", r ? ErrorCode::kOk : r.code(), d.count());
+                    telemetry->observe_call("AppendSession", store_id,
+                                            r ? ErrorCode::kOk : r.code(), d.count());
                     if (!r) return answer(id, r.status(), {});
                     answer(id, Status::ok(), std::move(r).value());
                   });

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "reckon/status.h"
@@ -50,6 +51,9 @@ struct CallInfo {
   // Unary calls: the server's own limit (store timeout_ms) for work that has not started yet,
   // whatever deadline the client gave (or none). Streams have none: exports may run for long.
   std::chrono::steady_clock::time_point server_deadline = std::chrono::steady_clock::time_point::max();
+  // The store the call addresses, once found (find_store); empty before and for calls that
+  // address none. Views the ServedStore's id, which outlives every call.
+  std::string_view store{};
 
   bool past_deadline() const {
     return std::chrono::system_clock::now() > ctx->deadline() ||
@@ -57,13 +61,15 @@ struct CallInfo {
   }
 };
 
-// Hook for telemetry: called once per finished call with its outcome and latency.
-using CallObserver = std::function<void(const char* method, ErrorCode code, double seconds)>;
+// Hook for telemetry: called once per finished call with its outcome and latency. `store` is
+// empty when the call addressed no known store.
+using CallObserver =
+    std::function<void(const char* method, std::string_view store, ErrorCode code, double seconds)>;
 
 inline void report_call(const CallObserver& observer, const CallInfo& info, ErrorCode code) {
   if (!observer) return;
   std::chrono::duration<double> d = std::chrono::steady_clock::now() - info.started;
-  observer(info.method, code, d.count());
+  observer(info.method, info.store, code, d.count());
 }
 
 template <typename Service, typename Req, typename Resp>
@@ -114,6 +120,8 @@ class UnaryCall final : public CallTag {
     responder_.FinishWithError(wire::to_grpc(s, ctx_), this);
   }
   const CallInfo& info() const { return info_; }
+  // From the handler, before the call's work is handed to another thread.
+  void set_store(std::string_view store_id) { info_.store = store_id; }
 
   Req request;
   Resp response;
@@ -212,6 +220,8 @@ class StreamCall final : public CallTag {
   }
 
   const CallInfo& info() const { return info_; }
+  // From the handler, before start().
+  void set_store(std::string_view store_id) { info_.store = store_id; }
   Req request;
 
  private:

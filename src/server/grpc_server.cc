@@ -11,8 +11,8 @@ namespace reckon::server {
 
 GrpcServer::GrpcServer(const ServerConfig& config, StoreRegistry& stores, Telemetry& telemetry)
     : config_(config), stores_(stores), telemetry_(telemetry) {
-  observer_ = [this](const char* method, ErrorCode code, double seconds) {
-    telemetry_.observe_call(method, code, seconds);
+  observer_ = [this](const char* method, std::string_view store, ErrorCode code, double seconds) {
+    telemetry_.observe_call(method, store, code, seconds);
   };
 }
 

@@ -191,6 +191,7 @@ class ConsumeCall final : public rt::ConsumerSink {
       c->set_checkpoint((*pool)->checkpoint());
       std::lock_guard<std::mutex> lock(mu_);
       if (finishing_ || broken_) return;
+      store_id_ = served->config.store_id;
       pool_ = *pool;  // set before attach: acks may follow the first event at once
       packs_events_ = a.accepts_packed_events();
       outbox_.push_back(std::move(msg));
@@ -286,7 +287,7 @@ class ConsumeCall final : public rt::ConsumerSink {
     finishing_ = true;
     auto code = status.ok() ? ErrorCode::kOk : ErrorCode::kCancelled;
     std::chrono::duration<double> d = std::chrono::steady_clock::now() - started_;
-    server_->telemetry().observe_call("Consume", code, d.count());
+    server_->telemetry().observe_call("Consume", store_id_, code, d.count());
     stream_.Finish(status, &finish_tag_);
   }
 
@@ -329,6 +330,7 @@ class ConsumeCall final : public rt::ConsumerSink {
   std::deque<v1::ConsumeResponse> outbox_;
   static constexpr int kMaxPackedEvents = 256;
   bool packs_events_ = false;  // the client said it reads ConsumeResponse.packed
+  std::string_view store_id_;  // once attached: the store's id (outlives the call), for telemetry
   std::shared_ptr<rt::EmitterPool> pool_;
   uint64_t consumer_id_ = 0;
   grpc::Status end_status_;

@@ -13,10 +13,16 @@ bool requires_leader(const CallInfo& info);
 // OK once a read on this node sees every write acknowledged before the call: leader + barrier.
 Status leader_view(ServedStore& store);
 
+// The request's store, which the call's telemetry is then labelled with; fails the call with
+// NotFound when there is no such store.
 template <typename Call>
 ServedStore* find_store(GrpcServer& server, Call& call, const std::string& store_id) {
   ServedStore* s = server.stores().find(store_id);
-  if (!s) call.fail(Status::not_found("unknown store '" + store_id + "'"));
+  if (!s) {
+    call.fail(Status::not_found("unknown store '" + store_id + "'"));
+    return nullptr;
+  }
+  call.set_store(s->config.store_id);
   return s;
 }
 

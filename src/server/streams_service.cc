@@ -92,9 +92,10 @@ void run_position_read(GrpcServer& server, Call& call, ServedStore* store, uint6
   cursor->remaining = max_count;
   Store* s = store->store.get();
   Telemetry* telemetry = &server.telemetry();
-  call.start(store->readers.get(), [cursor, s, read, telemetry](v1::ReadResponse& msg) {
+  std::string_view id = store->config.store_id;
+  call.start(store->readers.get(), [cursor, s, read, telemetry, id](v1::ReadResponse& msg) {
     auto step = fill_by_position(*cursor, msg, [&](Position p, uint64_t n) { return read(*s, p, n); });
-    if (step) telemetry->events_read(msg.events_size());
+    if (step) telemetry->events_read(id, msg.events_size());
     return step;
   });
 }
@@ -111,10 +112,11 @@ void submit_append(GrpcServer& server, ServedStore& store, v1::AppendRequest& re
     for (const auto& e : p.events) bytes += e.data.size() + e.metadata.size();
   }
   Telemetry* telemetry = &server.telemetry();
+  std::string_view id = store.config.store_id;
   store.store->append_multi_async(
       std::move(parts).value(), wire::from_proto_condition(request),
-      [telemetry, events, bytes, done = std::move(done)](Result<std::vector<AppendResult>> r) {
-        if (r) telemetry->appended(events, bytes);
+      [telemetry, id, events, bytes, done = std::move(done)](Result<std::vector<AppendResult>> r) {
+        if (r) telemetry->appended(id, events, bytes);
         done(std::move(r));
       });
 }
@@ -176,13 +178,14 @@ void register_reads(GrpcServer& server, Svc& service) {
         Store* s = store->store.get();
         std::string stream = req.stream_id();
         Telemetry* telemetry = &server.telemetry();
-        call.start(store->readers.get(), [c, s, stream, dir, telemetry](v1::ReadResponse& msg) -> Result<StreamStep> {
+        std::string_view id = store->config.store_id;
+        call.start(store->readers.get(), [c, s, stream, dir, telemetry, id](v1::ReadResponse& msg) -> Result<StreamStep> {
           size_t bytes = 0;
           while (true) {
             if (c->pending_from < c->pending.size()) {
               c->pending_from += add_events(msg, bytes, c->pending, c->pending_from);
               if (msg.events_size() >= static_cast<int>(kBatchEvents) || bytes >= kBatchBytes) {
-                telemetry->events_read(msg.events_size());
+                telemetry->events_read(id, msg.events_size());
                 return StreamStep::kMore;
               }
               continue;
@@ -203,7 +206,7 @@ void register_reads(GrpcServer& server, Svc& service) {
               c->next = r.next_version;
             }
           }
-          telemetry->events_read(msg.events_size());
+          telemetry->events_read(id, msg.events_size());
           msg.set_end(true);
           msg.set_last_version(c->last_version);
           msg.set_end_of_data(c->done);
@@ -239,13 +242,14 @@ void register_reads(GrpcServer& server, Svc& service) {
             Cursor{wire_from_position(req.from_position(), base.direction), req.max_count(), req.max_count() > 0, false, {}});
         LocalStore* s = store->store.get();
         Telemetry* telemetry = &server.telemetry();
-        call.start(store->readers.get(), [c, s, base, telemetry](grpc::ByteBuffer& msg) -> Result<StreamStep> {
+        std::string_view id = store->config.store_id;
+        call.start(store->readers.get(), [c, s, base, telemetry, id](grpc::ByteBuffer& msg) -> Result<StreamStep> {
           ReadResponseEncoder& out = c->encoder;
           out.clear();
           auto full = [&] { return out.events() >= kBatchEvents || out.bytes() >= kBatchBytes; };
           while (!c->end_of_data && !(c->limited && c->remaining == 0)) {
             if (full()) {
-              telemetry->events_read(out.events());
+              telemetry->events_read(id, out.events());
               msg = out.take();
               return StreamStep::kMore;
             }
@@ -264,7 +268,7 @@ void register_reads(GrpcServer& server, Svc& service) {
               c->next = r.next_position;
             }
           }
-          telemetry->events_read(out.events());
+          telemetry->events_read(id, out.events());
           out.finish(/*end=*/true, c->end_of_data, c->end_of_data ? 0 : c->next);
           msg = out.take();
           return StreamStep::kLast;

@@ -143,7 +143,7 @@ void start_subscription(GrpcServer& server, Call& call) {
     RECKON_ASSIGN_OR_RETURN(StreamStep step,
                             sub->all ? step_all(*sub, store, msg) : step_stream(*sub, store, msg));
     if (step != StreamStep::kPaused) {
-      telemetry->events_read(msg.events_size());
+      telemetry->events_read(served->config.store_id, msg.events_size());
       return step;
     }
     // Nothing new: announce the end of history once, answer a heartbeat, or wait.

@@ -10,7 +10,7 @@
 namespace reckon::server {
 namespace {
 
-// Every RPC method, registered up front so the hot path only reads an immutable map.
+// Every RPC method.
 constexpr const char* kMethods[] = {
     "Append",         "Read",           "ReadAll",          "ReadByEventTypes", "ReadByTags",
     "GetVersion",     "Exists",         "GetStreamInfo",    "ListStreams",      "DeleteStream",
@@ -20,9 +20,31 @@ constexpr const char* kMethods[] = {
     "DeletePersistentSubscription", "GetPersistentSubscription", "ListPersistentSubscriptions",
     "PersistentSubscriptionExists", "ListParked", "ReplayParked", "Consume"};
 
+// Methods whose calls address no store: counted only without a store label.
+constexpr const char* kStorelessMethods[] = {"ListStores"};
+
+constexpr const char* kRequestsHelp = "gRPC requests finished, by store and method";
+constexpr const char* kLatencyHelp =
+    "gRPC request latency (for Append: until fsynced), by store and method";
+constexpr const char* kErrorsHelp = "Requests that failed, by store, method and error code";
+
+// reckon_raft_role's series: ReplicaStatus::role's values.
+constexpr const char* kRaftRoles[] = {"leader", "follower", "candidate", "unavailable"};
+
 struct CStrLess {
   bool operator()(const char* a, const char* b) const { return std::strcmp(a, b) < 0; }
 };
+
+bool listed(const char* method, const auto& methods) {
+  for (const char* m : methods)
+    if (std::strcmp(m, method) == 0) return true;
+  return false;
+}
+
+metrics::Labels with(metrics::Labels labels, std::string name, std::string value) {
+  labels.emplace_back(std::move(name), std::move(value));
+  return labels;
+}
 
 }  // namespace
 
@@ -32,34 +54,63 @@ struct Telemetry::Impl {
     metrics::Histogram* latency;
     std::map<ErrorCode, metrics::Counter*> errors;
   };
+  struct StoreMetrics {
+    std::map<const char*, MethodMetrics, CStrLess> methods;
+    metrics::Counter* appends = nullptr;
+    metrics::Counter* appended_events = nullptr;
+    metrics::Counter* appended_bytes = nullptr;
+    metrics::Counter* read_events = nullptr;
+  };
   metrics::Registry registry;
-  std::map<const char*, MethodMetrics, CStrLess> methods;
-  metrics::Counter* appends = nullptr;
-  metrics::Counter* appended_events = nullptr;
-  metrics::Counter* appended_bytes = nullptr;
-  metrics::Counter* read_events = nullptr;
+  // By store id; immutable after construction, so reports read it without a lock.
+  std::map<std::string, StoreMetrics, std::less<>> stores;
   std::vector<metrics::Gauge*> store_gauges;  // sample a Store at scrape time
+
+  StoreMetrics* find(std::string_view store) {
+    auto it = stores.find(store);
+    return it == stores.end() ? nullptr : &it->second;
+  }
+
+  // The request metrics of `method`, labelled `store_labels` (empty: no store) plus method.
+  MethodMetrics method_metrics(const char* method, const metrics::Labels& store_labels) {
+    const metrics::Labels labels = with(store_labels, "method", method);
+    MethodMetrics mm;
+    mm.requests = &registry.counter("reckon_requests_total", kRequestsHelp, labels);
+    mm.latency = &registry.histogram("reckon_request_duration_seconds", kLatencyHelp,
+                                     metrics::latency_buckets_seconds(), labels);
+    return mm;
+  }
+  metrics::Counter& errors(const char* method, const metrics::Labels& store_labels,
+                           ErrorCode code) {
+    return registry.counter("reckon_errors_total", kErrorsHelp,
+                            with(with(store_labels, "method", method), "code",
+                                 std::string(error_code_name(code))));
+  }
 };
 
 Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
   auto& r = impl_->registry;
-  for (const char* m : kMethods) {
-    Impl::MethodMetrics mm;
-    mm.requests = &r.counter("reckon_requests_total", "gRPC requests finished, by method", {{"method", m}});
-    mm.latency = &r.histogram("reckon_request_duration_seconds",
-                              "gRPC request latency (for Append: until fsynced), by method",
-                              metrics::latency_buckets_seconds(), {{"method", m}});
-    for (int c = 1; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
-      auto code = static_cast<ErrorCode>(c);
-      mm.errors[code] = &r.counter("reckon_errors_total", "Requests that failed, by method and error code",
-                                   {{"method", m}, {"code", std::string(error_code_name(code))}});
+  // Request and append/read counters of each store, registered up front so the hot path only
+  // reads immutable maps.
+  for (const auto& s : stores.all()) {
+    const metrics::Labels labels{{"store", s->config.store_id}};
+    Impl::StoreMetrics& sm = impl_->stores[s->config.store_id];
+    for (const char* m : kMethods) {
+      if (listed(m, kStorelessMethods)) continue;
+      Impl::MethodMetrics mm = impl_->method_metrics(m, labels);
+      for (int c = 1; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
+        auto code = static_cast<ErrorCode>(c);
+        mm.errors[code] = &impl_->errors(m, labels, code);
+      }
+      sm.methods.emplace(m, std::move(mm));
     }
-    impl_->methods.emplace(m, std::move(mm));
+    sm.appends = &r.counter("reckon_appends_total", "Acknowledged (durable) appends", labels);
+    sm.appended_events =
+        &r.counter("reckon_appended_events_total", "Events in acknowledged appends", labels);
+    sm.appended_bytes =
+        &r.counter("reckon_appended_bytes_total", "Data + metadata bytes appended", labels);
+    sm.read_events = &r.counter("reckon_read_events_total", "Events sent to readers", labels);
   }
-  impl_->appends = &r.counter("reckon_appends_total", "Acknowledged (durable) appends");
-  impl_->appended_events = &r.counter("reckon_appended_events_total", "Events in acknowledged appends");
-  impl_->appended_bytes = &r.counter("reckon_appended_bytes_total", "Data + metadata bytes appended");
-  impl_->read_events = &r.counter("reckon_read_events_total", "Events sent to readers");
 
   // Store gauges, sampled when /metrics is scraped.
   for (const auto& s : stores.all()) {
@@ -94,6 +145,21 @@ Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
     };
     raft_gauge("reckon_raft_is_leader", "1 when this node is the Raft leader",
                [served] { return served->store->replication() == nullptr || served->is_leader() ? 1.0 : 0.0; });
+    for (const char* role : kRaftRoles) {
+      metrics::Gauge& g = r.gauge("reckon_raft_role",
+                                  "1 for this node's current Raft role, 0 for the others",
+                                  with(labels, "role", role));
+      g.set_callback([served, role] {
+        std::string current = "leader";  // a store without Raft leads itself
+        if (served->store->replication() != nullptr) {
+          current = served->leadership().role;
+          // No leadership published yet: the Raft loop has not reported a role.
+          if (current.empty()) current = "unavailable";
+        }
+        return current == role ? 1.0 : 0.0;
+      });
+      impl_->store_gauges.push_back(&g);
+    }
     raft_gauge("reckon_raft_term", "Current Raft term", [served] { return double(served->leadership().term); });
     raft_gauge("reckon_raft_commit_lag", "Committed but not yet applied entries", [served] {
       Replication* r = served->store->replication();
@@ -119,22 +185,38 @@ Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
 
 Telemetry::~Telemetry() = default;
 
-void Telemetry::observe_call(const char* method, ErrorCode code, double seconds) {
-  auto it = impl_->methods.find(method);
-  if (it == impl_->methods.end()) return;
-  it->second.requests->inc();
-  it->second.latency->observe(seconds);
-  if (code == ErrorCode::kOk) return;
-  if (auto e = it->second.errors.find(code); e != it->second.errors.end()) e->second->inc();
+void Telemetry::observe_call(const char* method, std::string_view store, ErrorCode code,
+                             double seconds) {
+  if (Impl::StoreMetrics* sm = impl_->find(store)) {
+    if (auto it = sm->methods.find(method); it != sm->methods.end()) {
+      Impl::MethodMetrics& mm = it->second;
+      mm.requests->inc();
+      mm.latency->observe(seconds);
+      if (code == ErrorCode::kOk) return;
+      if (auto e = mm.errors.find(code); e != mm.errors.end()) e->second->inc();
+      return;
+    }
+  }
+  // No store (ListStores, an unknown store name): rare, so looked up in the registry, and only
+  // the methods that were called show up.
+  if (!listed(method, kMethods)) return;
+  Impl::MethodMetrics mm = impl_->method_metrics(method, {});
+  mm.requests->inc();
+  mm.latency->observe(seconds);
+  if (code != ErrorCode::kOk) impl_->errors(method, {}, code).inc();
 }
 
-void Telemetry::appended(uint64_t events, uint64_t bytes) {
-  impl_->appends->inc();
-  impl_->appended_events->inc(events);
-  impl_->appended_bytes->inc(bytes);
+void Telemetry::appended(std::string_view store, uint64_t events, uint64_t bytes) {
+  Impl::StoreMetrics* sm = impl_->find(store);
+  if (sm == nullptr) return;
+  sm->appends->inc();
+  sm->appended_events->inc(events);
+  sm->appended_bytes->inc(bytes);
 }
 
-void Telemetry::events_read(uint64_t events) { impl_->read_events->inc(events); }
+void Telemetry::events_read(std::string_view store, uint64_t events) {
+  if (Impl::StoreMetrics* sm = impl_->find(store)) sm->read_events->inc(events);
+}
 
 // Subscription metrics are looked up per report (registry mutex): delivery reports are per
 // event but cheap next to the event's gRPC write.

@@ -1,11 +1,15 @@
 // Telemetry: reckond's metrics, in one place. Services report calls, appends and reads here;
 // GET /metrics renders the registry plus store gauges (positions, RocksDB sizes, raft role,
-// term and commit lag) sampled at scrape time.
-// Thread-safety: every method may be called from any thread; hot-path methods are lock-free.
+// term and commit lag) sampled at scrape time. Every metric of a store carries its `store`
+// label; a call that addressed no known store (ListStores, an unknown store name) is counted
+// without one.
+// Thread-safety: every method may be called from any thread. Reports for a configured store are
+// lock-free; those without a store take the registry's mutex.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "reckon/status.h"
 #include "server/served_store.h"
@@ -18,10 +22,12 @@ class Telemetry final : public subscriptions_runtime::DeliveryObserver {
   explicit Telemetry(StoreRegistry& stores);
   ~Telemetry() override;
 
-  // One finished RPC: counts requests and errors by code, latency histogram by method.
-  void observe_call(const char* method, ErrorCode code, double seconds);
-  void appended(uint64_t events, uint64_t bytes);
-  void events_read(uint64_t events);
+  // One finished RPC: counts requests and errors by code, latency histogram, by store and
+  // method. `store` is the store's id, empty when the call addressed no known store.
+  void observe_call(const char* method, std::string_view store, ErrorCode code, double seconds);
+  // An acknowledged append to `store`; reads of `store` that sent `events` events.
+  void appended(std::string_view store, uint64_t events, uint64_t bytes);
+  void events_read(std::string_view store, uint64_t events);
 
   // Persistent subscriptions (subscriptions_runtime::DeliveryObserver).
   void subscription_created(const std::string& store) override;

@@ -1,5 +1,7 @@
-// reckond as an operator sees it: HTTP health/metrics/cluster, several stores, config files,
-// structured logs, and a clean SIGTERM under load that loses no acknowledged append.
+// reckond as an operator sees it: HTTP health/metrics/cluster, per-store metrics, several
+// stores, config files, structured logs, and clean SIGTERM/SIGINT shutdowns that lose no
+// acknowledged append and answer /health with 503 while they drain.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -9,14 +11,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <random>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "reckon/client.h"
+#include "reckon/v1/reckon.grpc.pb.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -43,6 +49,34 @@ NewEvent event(std::string type, std::string data = "{}") {
   return e;
 }
 
+std::string scrape(const ServerProcess& server) {
+  auto r = testing::http_get("127.0.0.1", server.http_port(), "/metrics");
+  EXPECT_TRUE(r && r->status == 200);
+  return r ? r->body : std::string();
+}
+
+// The value of one series of a scrape, `series` written as rendered (`name{labels}`); nullopt
+// when the scrape has no such series.
+std::optional<double> metric(const std::string& scrape, const std::string& series) {
+  std::istringstream in(scrape);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+// A JSON string of `n` random hex digits: event data that compresses poorly.
+std::string hex_json(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s = "\"";
+  for (size_t i = 0; i < n; ++i) s += "0123456789abcdef"[rng() % 16];
+  return s + "\"";
+}
+
 TEST(AdminHttpTest, HealthMetricsAndClusterAnswer) {
   TempDir dir;
   ServerProcess server(testing::reckond_bin(), dir.sub("data"));
@@ -59,11 +93,15 @@ TEST(AdminHttpTest, HealthMetricsAndClusterAnswer) {
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   const std::string& m = metrics->body;
-  EXPECT_NE(m.find("reckon_appends_total 1"), std::string::npos) << m.substr(0, 2000);
-  EXPECT_NE(m.find("reckon_appended_events_total 2"), std::string::npos);
-  EXPECT_NE(m.find("reckon_errors_total{code=\"WrongExpectedVersion\",method=\"Append\"} 1"),
+  EXPECT_NE(m.find("reckon_appends_total{store=\"default\"} 1"), std::string::npos)
+      << m.substr(0, 2000);
+  EXPECT_NE(m.find("reckon_appended_events_total{store=\"default\"} 2"), std::string::npos);
+  EXPECT_NE(m.find("reckon_errors_total{code=\"WrongExpectedVersion\",method=\"Append\","
+                   "store=\"default\"} 1"),
             std::string::npos);
-  EXPECT_NE(m.find("reckon_request_duration_seconds_bucket{method=\"Append\",le="), std::string::npos);
+  EXPECT_NE(
+      m.find("reckon_request_duration_seconds_bucket{method=\"Append\",store=\"default\",le="),
+      std::string::npos);
   EXPECT_NE(m.find("reckon_last_position{store=\"default\"} 2"), std::string::npos);
   EXPECT_NE(m.find("reckon_raft_is_leader{store=\"default\"} 1"), std::string::npos);
   EXPECT_NE(m.find("reckon_rocksdb_sst_bytes{store=\"default\"}"), std::string::npos);
@@ -79,6 +117,124 @@ TEST(AdminHttpTest, HealthMetricsAndClusterAnswer) {
   auto missing = testing::http_get("127.0.0.1", server.http_port(), "/nope");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+// Two stores with different traffic: each per-store family has a series per store, with that
+// store's own figures — nothing is summed across stores.
+TEST(MetricsTest, EveryStoreHasItsOwnSeriesOfEachFamily) {
+  TempDir dir;
+  ServerProcess server(testing::reckond_bin(), dir.sub("main"),
+                       {"--add-store", "audit=" + dir.sub("audit")});
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  auto main_store = connect(server.grpc_address());
+  auto audit = connect(server.grpc_address(), "audit");
+
+  // default: two appends of 3 small events; audit: one append of 5 events of 8 KB, one refused.
+  std::vector<NewEvent> orders{event("A", R"({"n":1})"), event("B", R"({"n":22})"), event("C")};
+  std::vector<NewEvent> ledger;
+  for (uint32_t i = 0; i < 5; ++i) ledger.push_back(event("Entry", hex_json(8000, i)));
+  uint64_t main_bytes = 0, audit_bytes = 0;
+  for (const auto& e : orders) main_bytes += e.data.size() + e.metadata.size();
+  for (const auto& e : ledger) audit_bytes += e.data.size() + e.metadata.size();
+  ASSERT_TRUE(main_store->append("orders", kExpectNoStream, {orders[0], orders[1]}));
+  ASSERT_TRUE(main_store->append("orders", 1, {orders[2]}));
+  ASSERT_TRUE(audit->append("ledger", kExpectNoStream, ledger));
+  ASSERT_EQ(audit->append("ledger", 0, {event("Late")}).code(), ErrorCode::kWrongExpectedVersion);
+  // Reads: the 3 events of default, 2 of the 5 of audit.
+  auto read_orders = main_store->read("orders", {});
+  ASSERT_TRUE(read_orders);
+  ASSERT_EQ(read_orders->events.size(), 3u);
+  ReadStreamOptions two;
+  two.max_count = 2;
+  auto read_ledger = audit->read("ledger", two);
+  ASSERT_TRUE(read_ledger);
+  ASSERT_EQ(read_ledger->events.size(), 2u);
+  // A call to a store that does not exist is counted without a store label.
+  EXPECT_EQ(connect(server.grpc_address(), "nope")->get_version("orders").code(),
+            ErrorCode::kNotFound);
+
+  // Everything committed gets applied: scrape once neither store has a commit lag.
+  std::string m;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    m = scrape(server);
+    if (metric(m, R"(reckon_raft_commit_lag{store="default"})") == 0.0 &&
+        metric(m, R"(reckon_raft_commit_lag{store="audit"})") == 0.0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < until);
+  auto at = [&m](const std::string& series) {
+    auto v = metric(m, series);
+    EXPECT_TRUE(v) << "no series " << series;
+    return v.value_or(-1);
+  };
+
+  EXPECT_EQ(at(R"(reckon_appends_total{store="default"})"), 2);
+  EXPECT_EQ(at(R"(reckon_appends_total{store="audit"})"), 1);
+  EXPECT_EQ(at(R"(reckon_appended_events_total{store="default"})"), 3);
+  EXPECT_EQ(at(R"(reckon_appended_events_total{store="audit"})"), 5);
+  EXPECT_EQ(at(R"(reckon_appended_bytes_total{store="default"})"), double(main_bytes));
+  EXPECT_EQ(at(R"(reckon_appended_bytes_total{store="audit"})"), double(audit_bytes));
+  EXPECT_EQ(at(R"(reckon_read_events_total{store="default"})"), 3);
+  EXPECT_EQ(at(R"(reckon_read_events_total{store="audit"})"), 2);
+
+  EXPECT_EQ(at(R"(reckon_requests_total{method="Append",store="default"})"), 2);
+  EXPECT_EQ(at(R"(reckon_requests_total{method="Append",store="audit"})"), 2);
+  EXPECT_EQ(at(R"(reckon_requests_total{method="Read",store="audit"})"), 1);
+  EXPECT_EQ(at(R"(reckon_request_duration_seconds_count{method="Append",store="default"})"), 2);
+  EXPECT_EQ(
+      at(R"(reckon_request_duration_seconds_bucket{method="Append",store="audit",le="+Inf"})"), 2);
+  const std::string wev = R"(reckon_errors_total{code="WrongExpectedVersion",method="Append",)";
+  EXPECT_EQ(at(wev + R"(store="audit"})"), 1);
+  EXPECT_EQ(at(wev + R"(store="default"})"), 0);
+  EXPECT_EQ(at(R"(reckon_requests_total{method="GetVersion"})"), 1);
+  EXPECT_EQ(at(R"(reckon_errors_total{code="NotFound",method="GetVersion"})"), 1);
+
+  EXPECT_EQ(at(R"(reckon_last_position{store="default"})"), 3);
+  EXPECT_EQ(at(R"(reckon_last_position{store="audit"})"), 5);
+  for (const std::string store : {"default", "audit"}) {
+    SCOPED_TRACE(store);
+    const std::string label = "store=\"" + store + "\"";
+    EXPECT_EQ(at("reckon_raft_is_leader{" + label + "}"), 1);
+    EXPECT_EQ(at("reckon_raft_role{role=\"leader\"," + label + "}"), 1);
+    EXPECT_EQ(at("reckon_raft_role{role=\"follower\"," + label + "}"), 0);
+    EXPECT_EQ(at("reckon_raft_role{role=\"candidate\"," + label + "}"), 0);
+    EXPECT_EQ(at("reckon_raft_role{role=\"unavailable\"," + label + "}"), 0);
+    EXPECT_GE(at("reckon_raft_term{" + label + "}"), 1);
+    EXPECT_EQ(at("reckon_raft_commit_lag{" + label + "}"), 0);
+    // Fresh stores: everything is still in the memtables, no SST file yet.
+    const double memtable = at("reckon_rocksdb_memtable_bytes{" + label + "}");
+    EXPECT_GT(memtable, 0);
+    EXPECT_LT(memtable, 1 << 30);
+    EXPECT_GE(at("reckon_rocksdb_live_data_bytes{" + label + "}"), 0);
+    EXPECT_GE(at("reckon_rocksdb_sst_bytes{" + label + "}"), 0);
+    const double cache = at("reckon_rocksdb_block_cache_bytes{" + label + "}");
+    EXPECT_GE(cache, 0);
+    EXPECT_LE(cache, 256 << 20) << "the default block cache capacity";
+  }
+
+  // Reopening replays the RocksDB WAL into SST files: now the SST and live-data gauges count
+  // each store's own data (audit's 40 KB of random hex against default's few bytes).
+  ASSERT_TRUE(server.restart().is_ok()) << server.log_tail();
+  m = scrape(server);
+  const double main_sst = at(R"(reckon_rocksdb_sst_bytes{store="default"})");
+  const double audit_sst = at(R"(reckon_rocksdb_sst_bytes{store="audit"})");
+  EXPECT_GT(main_sst, 0);
+  EXPECT_GT(audit_sst - main_sst, 15'000);
+  for (const std::string store : {"default", "audit"}) {
+    SCOPED_TRACE(store);
+    const std::string label = "{store=\"" + store + "\"}";
+    const double live = at("reckon_rocksdb_live_data_bytes" + label);
+    EXPECT_GT(live, 0);
+    EXPECT_LE(live, at("reckon_rocksdb_sst_bytes" + label));
+    EXPECT_GT(at("reckon_rocksdb_memtable_bytes" + label), 0);
+    const double cache = at("reckon_rocksdb_block_cache_bytes" + label);
+    EXPECT_GT(cache, 0) << "opening the SST files reads their index blocks";
+    EXPECT_LE(cache, 256 << 20);
+  }
+  EXPECT_EQ(at(R"(reckon_last_position{store="default"})"), 3);
+  EXPECT_EQ(at(R"(reckon_last_position{store="audit"})"), 5);
 }
 
 // Sends `bytes` to 127.0.0.1:port on a raw TCP connection and closes it.
@@ -258,6 +414,85 @@ TEST(ShutdownTest, SigtermUnderLoadLosesNoAcknowledgedAppend) {
     ASSERT_EQ(page->events.size(), 1u) << a.stream_id << "@" << a.last_version;
     EXPECT_EQ(page->events[0].position, a.position);
   }
+}
+
+TEST(ShutdownTest, SigintStopsCleanlyAndKeepsTheData) {
+  TempDir dir;
+  ServerProcess server(testing::reckond_bin(), dir.sub("data"));
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  std::vector<AppendResult> acked;
+  {
+    auto client = connect(server.grpc_address());
+    for (int i = 0; i < 10; ++i) {
+      auto r = client->append("kept-" + std::to_string(i % 3), kExpectAny,
+                              {event("E", R"({"i":)" + std::to_string(i) + "}")});
+      ASSERT_TRUE(r) << r.status().to_string();
+      acked.push_back(*r);
+    }
+  }
+  auto how = server.stop(std::chrono::seconds(10), SIGINT);
+  ASSERT_TRUE(how) << how.status().to_string();
+  EXPECT_EQ(*how, "exited 0") << server.log_tail();
+  std::ifstream log(server.log_path());
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("received SIGINT, shutting down"), std::string::npos);
+
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  auto client = connect(server.grpc_address());
+  for (size_t i = 0; i < acked.size(); ++i) {
+    ReadStreamOptions o;
+    o.from_version = acked[i].last_version;
+    o.max_count = 1;
+    auto page = client->read(acked[i].stream_id, o);
+    ASSERT_TRUE(page) << page.status().to_string();
+    ASSERT_EQ(page->events.size(), 1u) << acked[i].stream_id << "@" << acked[i].last_version;
+    EXPECT_EQ(page->events[0].position, acked[i].position);
+    EXPECT_EQ(page->events[0].data, R"({"i":)" + std::to_string(i) + "}");
+  }
+}
+
+// A client that stops reading keeps its ReadAll call in flight (flow control stalls the
+// server's writes), so after SIGTERM reckond waits out its 5 s grace for in-flight calls with
+// the HTTP endpoints still up: /health must say 503 meanwhile, and the exit is still clean.
+TEST(ShutdownTest, HealthAnswers503WhileCallsDrain) {
+  TempDir dir;
+  ServerProcess server(testing::reckond_bin(), dir.sub("data"));
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  {
+    // 4 MB of events: far more than a stream's flow-control window.
+    auto client = connect(server.grpc_address());
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_TRUE(client->append("bulk", kExpectAny, {event("Big", hex_json(500'000, i))}));
+    }
+  }
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // no window growth: the window stays 64 KB
+  args.SetMaxReceiveMessageSize(64 << 20);
+  auto channel =
+      grpc::CreateCustomChannel(server.grpc_address(), grpc::InsecureChannelCredentials(), args);
+  auto stub = v1::Streams::NewStub(channel);
+  grpc::ClientContext ctx;
+  v1::ReadAllRequest request;
+  auto reader = stub->ReadAll(&ctx, request);
+  reader->WaitForInitialMetadata();  // sent with the server's first write: the call is running
+
+  ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
+  int status = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (std::chrono::steady_clock::now() < until) {
+    auto health = testing::http_get("127.0.0.1", server.http_port(), "/health");
+    ASSERT_TRUE(health) << "the HTTP server went away before the grace period ended: "
+                        << health.status().to_string();
+    status = health->status;
+    if (status != 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(status, 503);
+  auto how = server.stop(std::chrono::seconds(20));  // already signalled: waits for the exit
+  ASSERT_TRUE(how) << how.status().to_string();
+  EXPECT_EQ(*how, "exited 0") << server.log_tail();
+  ctx.TryCancel();
 }
 
 }  // namespace

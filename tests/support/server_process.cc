@@ -257,11 +257,11 @@ Status ServerProcess::start(std::chrono::milliseconds deadline) {
   }
 }
 
-Result<std::string> ServerProcess::stop(std::chrono::milliseconds grace) {
+Result<std::string> ServerProcess::stop(std::chrono::milliseconds grace, int sig) {
   if (pid_ <= 0) return Status::invalid_argument("reckond is not running");
   std::string how;
   if (reap_if_exited(&how)) return how;
-  ::kill(pid_, SIGTERM);
+  ::kill(pid_, sig);
   auto until = SteadyClock::now() + grace;
   while (SteadyClock::now() < until) {
     if (reap_if_exited(&how)) return how;

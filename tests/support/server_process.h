@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,9 +46,10 @@ class ServerProcess {
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   // Starts the server and waits until it is healthy. Ports are picked on the first start.
   Status start(std::chrono::milliseconds deadline = std::chrono::seconds(20));
-  // SIGTERM, wait up to `grace`, then SIGKILL; returns the exit status text ("exited 0",
-  // "killed by signal 9") or an error if nothing was running.
-  Result<std::string> stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Sends `sig` (SIGTERM or SIGINT), waits up to `grace`, then SIGKILL; returns the exit status
+  // text ("exited 0", "killed by signal 9") or an error if nothing was running.
+  Result<std::string> stop(std::chrono::milliseconds grace = std::chrono::seconds(10),
+                           int sig = SIGTERM);
   // SIGKILL now and reap.
   void kill9();
   // stop() (if running) then start() on the same data dir and ports.
