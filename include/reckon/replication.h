@@ -77,6 +77,9 @@ struct ReplicaStatus {
   std::string leader_client_address;
   uint64_t commit_index = 0;
   uint64_t applied_index = 0;  // the state machine's (persisted with the data)
+  // Raft's own: the highest entry it applied, commands and also the entries that carry no
+  // command (barriers, configuration changes), which never move applied_index.
+  uint64_t log_applied_index = 0;
   uint64_t last_log_index = 0;
   uint64_t libraft_corrections = 0;
   // Group commit on this node while it led: commands proposed and the Raft requests (one log

@@ -1,5 +1,6 @@
 #include "server/telemetry.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -165,7 +166,8 @@ Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
       Replication* r = served->store->replication();
       if (r == nullptr) return 0.0;
       ReplicaStatus st = r->status();
-      return st.commit_index > st.applied_index ? double(st.commit_index - st.applied_index) : 0.0;
+      const uint64_t applied = std::max(st.applied_index, st.log_applied_index);
+      return st.commit_index > applied ? double(st.commit_index - applied) : 0.0;
     });
     // Group commit: commands per Raft request is their ratio (rate them).
     auto replica_count = [served](uint64_t ReplicaStatus::*field) {

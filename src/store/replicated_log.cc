@@ -186,6 +186,7 @@ ReplicaStatus ReplicatedLog::status() {
   out.leader_id = s.leader_id;
   out.commit_index = s.commit_index;
   out.applied_index = s.state_machine_applied;
+  out.log_applied_index = s.last_applied;
   out.last_log_index = s.last_index;
   out.libraft_corrections = s.libraft_corrections;
   out.commands_proposed = s.commands_proposed;
