@@ -119,6 +119,37 @@ TEST(AdminHttpTest, HealthMetricsAndClusterAnswer) {
   EXPECT_EQ(missing->status, 404);
 }
 
+// `reckon --store NAME` talks to that store of a server with several; without it, to the
+// default store; an unknown store is NotFound (exit 4).
+TEST(CliStoreTest, StoreFlagSelectsTheStore) {
+  TempDir dir;
+  ServerProcess server(testing::reckond_bin(), dir.sub("main"), {"--add-store", "audit=" + dir.sub("audit")});
+  ASSERT_TRUE(server.start().is_ok()) << server.log_tail();
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", server.grpc_address(), "--json"});
+    return testing::run_cli(args);
+  };
+  auto r = cli({"--store", "audit", "append", "ledger", "--type", "Entry", "--data", R"({"n":1})"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = cli({"--store", "audit", "version", "ledger"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("version"), 0);
+  r = cli({"--store", "audit", "status"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("store"), "audit");
+
+  r = cli({"read", "ledger"});  // the default store has no such stream
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_EQ(r.err.rfind("error: StreamNotFound", 0), 0u) << r.err;
+  r = cli({"version", "ledger"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("version"), -1);
+
+  r = cli({"--store", "nope", "version", "ledger"});
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_EQ(r.err.rfind("error: NotFound", 0), 0u) << r.err;
+}
+
 // Two stores with different traffic: each per-store family has a series per store, with that
 // store's own figures — nothing is summed across stores.
 TEST(MetricsTest, EveryStoreHasItsOwnSeriesOfEachFamily) {
