@@ -213,6 +213,11 @@ TEST(ClusterReplication, WritesOnTheLeaderAndThroughAFollowerReachEveryNode) {
   ASSERT_TRUE(strict_leader.is_ok());
   auto served = (*strict_leader)->read("orders", ReadStreamOptions{});
   ASSERT_TRUE(served.is_ok()) << served.status().to_string();
+  // The CLI: --require-leader against the follower is served (it follows to the leader).
+  auto cli = run_cli({"--server", cluster.node(follower).address(), "--json", "--require-leader",
+                      "read", "orders", "--count", "1"});
+  EXPECT_EQ(cli.exit_code, 0) << describe(cli);
+  EXPECT_NE(cli.out.find("\"stream_id\":\"orders\""), std::string::npos) << describe(cli);
   EXPECT_EQ(served->events.size(), 6u);
 }
 

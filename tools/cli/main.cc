@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", globals.timeout_ms, "Deadline of each server call, milliseconds")
       ->check(integer_at_least(1))
       ->capture_default_str();
+  app.add_flag("--require-leader", globals.require_leader,
+               "Reads from the leader only (a follower answers NotLeader and the client follows), "
+               "so they see every write acknowledged before them");
 
   Runner selected;
   add_stream_commands(app, &selected);

@@ -27,6 +27,7 @@ ClientOptions Session::client_options() const {
   o.endpoints = split_endpoints(options_.server);
   o.store = options_.store;
   o.timeout_ms = options_.timeout_ms;
+  o.require_leader_reads = options_.require_leader;
   return o;
 }
 

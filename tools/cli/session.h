@@ -24,6 +24,7 @@ struct GlobalOptions {
   std::string store;
   bool json = false;
   int64_t timeout_ms = 10'000;
+  bool require_leader = false;  // reads served by the leader only (an up-to-date view)
 };
 
 class Session {
