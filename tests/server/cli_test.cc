@@ -728,6 +728,12 @@ TEST_F(CliTest, BenchReadReportsThroughput) {
   r = Cli({"bench", "read", "--mode", "streams", "--stream-prefix", "bench-", "--duration", "0.3"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_GT(json_lines(r.out).at(0).at("events").get<uint64_t>(), 0u);
+  // The prefill spreads its events over every stream asked for (it filled 4 of 100).
+  const std::string prefix = unique_name("bench-spread") + "-";
+  r = Cli({"bench", "read", "--mode", "streams", "--prefill", "2000", "--streams", "100",
+           "--stream-prefix", prefix, "--duration", "0.3"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(json_lines(r.out).at(0).value("streams", 0), 100) << r.out;
 }
 
 // The fields every delivery bench prints, and the ordering of its percentiles.

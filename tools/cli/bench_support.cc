@@ -1,5 +1,6 @@
 #include "bench_support.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -114,8 +115,10 @@ Result<PositionRange> prefill(Client& client, const std::string& prefix, int str
   PositionRange range;
   uint64_t done = 0;
   uint64_t k = 0;
+  // Appends of up to 500 events, small enough that every stream gets its share.
+  const uint64_t chunk = std::clamp<uint64_t>(count / static_cast<uint64_t>(std::max(streams, 1)), 1, 500);
   while (done < count) {
-    uint64_t n = std::min<uint64_t>(500, count - done);
+    uint64_t n = std::min<uint64_t>(chunk, count - done);
     std::vector<NewEvent> events(n);
     for (auto& e : events) {
       e.event_type = event_type;
