@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/event_filter.h"
+#include "storage/index_runs.h"
 #include "storage/keys.h"
 
 namespace reckon::storage {
@@ -21,42 +22,6 @@ class ReadSnapshot {
  private:
   rocksdb::DB* db_;
   const rocksdb::Snapshot* snap_;
-};
-
-// Walks the positions of one name in an index (`name \0 u64be(position)`), in either
-// direction, bounded to that name's keys.
-class IndexCursor {
- public:
-  IndexCursor(Database& db, Cf cf, const rocksdb::Snapshot* snap, const std::string& name,
-              Direction dir)
-      : name_(name), lower_(name_prefix(name)), upper_(name_upper_bound(name)), dir_(dir) {
-    lower_slice_ = rocksdb::Slice(lower_);
-    upper_slice_ = rocksdb::Slice(upper_);
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap;
-    ro.iterate_lower_bound = &lower_slice_;
-    ro.iterate_upper_bound = &upper_slice_;
-    it_.reset(db.db()->NewIterator(ro, db.cf(cf)));
-  }
-
-  // Forward: first position >= p. Backward: last position <= p.
-  void seek(Position p) {
-    if (dir_ == Direction::kForward) {
-      it_->Seek(name_key(name_, p));
-    } else {
-      it_->SeekForPrev(name_key(name_, p));
-    }
-  }
-  void advance() { dir_ == Direction::kForward ? it_->Next() : it_->Prev(); }
-  bool valid() const { return it_->Valid(); }
-  Position position() const { return name_key_suffix(it_->key().ToStringView()); }
-  Status status() const { return from_rocks(it_->status(), "reading index"); }
-
- private:
-  std::string name_, lower_, upper_;
-  rocksdb::Slice lower_slice_, upper_slice_;
-  Direction dir_;
-  std::unique_ptr<rocksdb::Iterator> it_;
 };
 
 // True when a comes before b in the read direction.
@@ -165,17 +130,39 @@ Result<ReadStreamResult> EventReader::read_stream(const std::string& stream,
   std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kStreamIndex)));
   std::vector<Position> positions;
   int64_t last_seen = start;
+  // An entry covers a run of versions (storage/index_runs.h): the one holding `start` begins
+  // at or before it.
+  PositionRun run;
+  auto first_version = [&] { return static_cast<int64_t>(name_key_suffix(it->key().ToStringView())); };
+  it->SeekForPrev(name_key(stream, static_cast<uint64_t>(start)));
   if (forward) {
-    it->Seek(name_key(stream, static_cast<uint64_t>(start)));
-  } else {
-    it->SeekForPrev(name_key(stream, static_cast<uint64_t>(start)));
+    if (it->Valid()) {
+      RECKON_RETURN_IF_ERROR(decode_stream_run(it->value().ToStringView(), run));
+      if (first_version() + static_cast<int64_t>(run.count) <= start) it->Next();
+    } else {
+      it->Seek(name_key(stream, static_cast<uint64_t>(start)));
+    }
   }
-  for (; it->Valid() && positions.size() < count; forward ? it->Next() : it->Prev()) {
-    const int64_t version = static_cast<int64_t>(name_key_suffix(it->key().ToStringView()));
-    if (!forward && version < floor) break;
-    if (it->value().size() != 8) return Status::corruption("stream index entry has wrong size");
-    positions.push_back(enc::load_u64_be(it->value().data()));
-    last_seen = version;
+  bool below_floor = false;
+  for (; it->Valid() && positions.size() < count && !below_floor; forward ? it->Next() : it->Prev()) {
+    RECKON_RETURN_IF_ERROR(decode_stream_run(it->value().ToStringView(), run));
+    const int64_t first = first_version();
+    const int64_t last = first + static_cast<int64_t>(run.count) - 1;
+    if (forward) {
+      for (int64_t v = std::max(first, start); v <= last && positions.size() < count; ++v) {
+        positions.push_back(run.first + static_cast<Position>(v - first));
+        last_seen = v;
+      }
+    } else {
+      for (int64_t v = std::min(last, start); v >= first && positions.size() < count; --v) {
+        if (v < floor) {
+          below_floor = true;
+          break;
+        }
+        positions.push_back(run.first + static_cast<Position>(v - first));
+        last_seen = v;
+      }
+    }
   }
   RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "reading stream index"));
   RECKON_RETURN_IF_ERROR(fetch_events(snap.get(), positions, result.events));

@@ -17,9 +17,9 @@ enum class Cf : int {
   kDefault = 0,    // system keys: "state"
   kEvents,         // u64be(position) -> EventRecord
   kStreams,        // stream_id -> StreamHead
-  kStreamIndex,    // stream_id \0 u64be(version) -> u64be(position)
-  kTypeIndex,      // event_type \0 u64be(position) -> ""
-  kTagIndex,       // tag \0 u64be(position) -> ""
+  kStreamIndex,    // stream_id \0 u64be(first_version) -> u64be(first_position) [varint count]
+  kTypeIndex,      // event_type \0 u64be(first_position) -> [varint count]
+  kTagIndex,       // tag \0 u64be(first_position) -> [varint count]
   kEventIds,       // uuid (16 bytes) -> u64be(position)
   kSnapshots,      // stream_id \0 u64be(version) -> SnapshotRecord
   kSubscriptions,  // subscription key -> Subscription record

@@ -9,6 +9,9 @@ namespace {
 
 Status corrupt(const char* what) { return Status::corruption(std::string("undecodable ") + what + " record"); }
 
+// EventRecord content-type flags: bit 0 data binary, bit 1 metadata binary, and
+constexpr uint8_t kContinuesPart = 4;  // the event continues the previous event's append part
+
 enum HeadFlags : uint8_t {
   kHasMaxCount = 1,
   kHasMaxAge = 2,
@@ -25,7 +28,8 @@ void encode_event(std::string& out, const EventView& e) {
   enc::put_bytes(out, e.event_type);
   enc::put_svarint(out, e.created_us);
   out.push_back(static_cast<char>(static_cast<uint8_t>(e.data_content_type) |
-                                  static_cast<uint8_t>(e.metadata_content_type) << 1));
+                                  static_cast<uint8_t>(e.metadata_content_type) << 1 |
+                                  (e.continues_part ? kContinuesPart : 0)));
   enc::put_bytes(out, e.data);
   enc::put_bytes(out, e.metadata);
   enc::put_varint(out, e.tags.size());
@@ -48,6 +52,7 @@ Status decode_event(std::string_view bytes, EventView& e) {
   std::memcpy(e.event_id.bytes.data(), id.data(), 16);
   e.data_content_type = static_cast<ContentType>(ct & 1);
   e.metadata_content_type = static_cast<ContentType>((ct >> 1) & 1);
+  e.continues_part = (ct & kContinuesPart) != 0;
   e.tags.resize(ntags);
   for (auto& t : e.tags)
     if (!r.get_bytes(t)) return corrupt("event");

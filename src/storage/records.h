@@ -30,6 +30,10 @@ struct EventView {
   std::string_view metadata;
   ContentType metadata_content_type = ContentType::kJson;
   std::vector<std::string_view> tags;
+  // Set on events 2..n of one append part (same command, same stream, next position and next
+  // version): content-type flags bit 2. Only the bulk catch-up reads it, to rebuild the index
+  // entries apply_append wrote for the part (storage/index_runs.h).
+  bool continues_part = false;
 };
 
 void encode_event(std::string& out, const EventView& e);

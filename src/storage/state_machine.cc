@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/hash.h"
+#include "storage/index_runs.h"
 #include "storage/keys.h"
 
 namespace reckon::storage {
@@ -305,6 +306,7 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
   auto* cf_types = db_.cf(Cf::kTypeIndex);
   auto* cf_tags = db_.cf(Cf::kTagIndex);
   auto* cf_ids = db_.cf(Cf::kEventIds);
+  NameRunWriter types, tags;  // one entry per run of consecutive positions of a type or tag in a part
   for (size_t i = 0; i < c.parts.size(); ++i) {
     const AppendPartView& part = c.parts[i];
     Plan& plan = plans[i];
@@ -317,6 +319,7 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
     EventView view;
     view.stream_id = part.stream_id;
     view.created_us = created_us;
+    view.continues_part = false;  // events 2..n continue the part (records.h)
     for (const auto& e : part.events) {
       ++position;
       ++version;
@@ -334,20 +337,23 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
       store_u64_be(pos_buf, position);
       const rocksdb::Slice pos_key(pos_buf, 8);
       b.batch_.Put(cf_events, pos_key, record);
-      set_name_key(key, part.stream_id, static_cast<uint64_t>(version));
-      b.batch_.Put(cf_stream_index, key, pos_key);
-      set_name_key(key, e.event_type, position);
-      b.batch_.Put(cf_types, key, rocksdb::Slice());
-      for (auto tag : e.tags) {
-        set_name_key(key, tag, position);
-        b.batch_.Put(cf_tags, key, rocksdb::Slice());
-      }
+      types.add(e.event_type, position);
+      for (auto tag : e.tags) tags.add(tag, position);
       b.batch_.Put(cf_ids, uuid_key(e.event_id), pos_key);
       // Later commands of this batch can only name ids a client chose (generated ids are not
       // known to anyone before the commit), so only those need the in-batch lookup.
       if (e.client_supplied_id) b.ids_[e.event_id] = EventLocation{position, plan.stream, version, created_us};
       b.events_.push_back({position, e.event_type, e.tags});
+      view.continues_part = true;
     }
+    // One stream-index entry for the part's run of versions (storage/index_runs.h).
+    set_name_key(key, part.stream_id, static_cast<uint64_t>(r.first_version));
+    index_value.clear();
+    encode_stream_run(index_value, r.first_position, part.events.size());
+    b.batch_.Put(cf_stream_index, key, index_value);
+    // Runs end with the part, so that a bulk catch-up can rebuild them from the events alone.
+    types.flush(b.batch_, cf_types);
+    tags.flush(b.batch_, cf_tags);
     plan.head.last_version = version;
     plan.head.last_position = position;
     if (plan.head.state == StreamState::kSoftDeleted) plan.head.state = StreamState::kLive;
@@ -383,13 +389,9 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
       consider(after + 1);
     } else if (committed_last > after && !item.tags.empty()) {
       // The tag index is usually the more selective; verify type and other tags per event.
-      rocksdb::ReadOptions ro;
-      const std::string upper = name_upper_bound(item.tags[0]);
-      rocksdb::Slice upper_slice(upper);
-      ro.iterate_upper_bound = &upper_slice;
-      std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kTagIndex)));
-      for (it->Seek(name_key(item.tags[0], after + 1)); it->Valid(); it->Next()) {
-        const Position p = name_key_suffix(it->key().ToStringView());
+      IndexCursor cursor(db_, Cf::kTagIndex, nullptr, item.tags[0], Direction::kForward);
+      for (cursor.seek(after + 1); cursor.valid(); cursor.advance()) {
+        const Position p = cursor.position();
         std::string record;
         RECKON_RETURN_IF_ERROR(from_rocks(
             db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kEvents), position_key(p), &record),
@@ -401,17 +403,13 @@ Status StateMachine::check_condition(const AppendCondition& cond, ApplyBatch& b)
           break;
         }
       }
-      RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning tag index"));
+      RECKON_RETURN_IF_ERROR(cursor.status());
     } else if (committed_last > after) {
       for (const auto& type : item.event_types) {
-        rocksdb::ReadOptions ro;
-        const std::string upper = name_upper_bound(type);
-        rocksdb::Slice upper_slice(upper);
-        ro.iterate_upper_bound = &upper_slice;
-        std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(ro, db_.cf(Cf::kTypeIndex)));
-        it->Seek(name_key(type, after + 1));
-        if (it->Valid()) consider(name_key_suffix(it->key().ToStringView()));
-        RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "scanning type index"));
+        IndexCursor cursor(db_, Cf::kTypeIndex, nullptr, type, Direction::kForward);
+        cursor.seek(after + 1);
+        if (cursor.valid()) consider(cursor.position());
+        RECKON_RETURN_IF_ERROR(cursor.status());
       }
     }
     for (const ApplyBatch* staged = &b; staged != nullptr; staged = staged->parent_) {

@@ -8,6 +8,7 @@
 
 #include "core/encoding.h"
 #include "core/hash.h"
+#include "storage/index_runs.h"
 #include "storage/keys.h"
 
 namespace reckon::storage {
@@ -266,8 +267,30 @@ Status StateImporter::accept_events(std::string_view body) {
   auto* cf_types = db_->cf(Cf::kTypeIndex);
   auto* cf_tags = db_->cf(Cf::kTagIndex);
   auto* cf_ids = db_->cf(Cf::kEventIds);
-  std::string key;
-  // The same entries StateMachine::apply_append stages for each event.
+  // The index entries apply_append wrote (storage/index_runs.h), derived from the events
+  // alone: per append part (an event without continues_part, then the events with it), one
+  // stream-index entry and the type/tag runs within the part. A part begun before this chunk
+  // (in an earlier chunk or an interrupted transfer) is continued: the entries already
+  // written for it are rewritten, same keys, with the larger counts.
+  NameRunWriter types, tags;
+  struct Part {
+    std::string_view stream;
+    int64_t first_version = 0, last_version = 0;
+    Position first_position = 0;
+    uint64_t count = 0;
+    bool open = false;
+  } part;
+  std::string key, value;
+  auto flush_part = [&] {
+    if (!part.open) return;
+    set_name_key(key, part.stream, static_cast<uint64_t>(part.first_version));
+    value.clear();
+    encode_stream_run(value, part.first_position, part.count);
+    batch.Put(cf_stream_index, key, value);
+    types.flush(batch, cf_types);
+    tags.flush(batch, cf_tags);
+    part.open = false;
+  };
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view record;
     if (!r.get_bytes(record)) return bad_chunk("truncated events chunk");
@@ -278,16 +301,38 @@ Status StateImporter::accept_events(std::string_view body) {
     store_u64_be(pos_buf, position);
     const rocksdb::Slice pos_key(pos_buf, 8);
     batch.Put(cf_events, pos_key, rocksdb::Slice(record.data(), record.size()));
-    set_name_key(key, v.stream_id, static_cast<uint64_t>(v.version));
-    batch.Put(cf_stream_index, key, pos_key);
-    set_name_key(key, v.event_type, position);
-    batch.Put(cf_types, key, rocksdb::Slice());
-    for (auto tag : v.tags) {
-      set_name_key(key, tag, position);
-      batch.Put(cf_tags, key, rocksdb::Slice());
-    }
     batch.Put(cf_ids, uuid_key(v.event_id), pos_key);
+    if (!v.continues_part) {
+      flush_part();
+      part = Part{v.stream_id, v.version, v.version, position, 1, true};
+    } else if (part.open) {
+      if (v.stream_id != part.stream || v.version != part.last_version + 1)
+        return bad_chunk("event " + std::to_string(position) + " does not continue its append part");
+      part.last_version = v.version;
+      ++part.count;
+    } else {
+      // The first event of this chunk continues a part whose entries are already written.
+      int64_t first_version = 0;
+      std::optional<PositionRun> run;
+      RECKON_RETURN_IF_ERROR(find_stream_run(*db_, v.stream_id, v.version - 1, first_version, run));
+      if (!run || first_version + static_cast<int64_t>(run->count) != v.version ||
+          run->last() + 1 != position) {
+        return bad_chunk("event " + std::to_string(position) +
+                         " continues an append part that is not here");
+      }
+      part = Part{v.stream_id, first_version, v.version, run->first, run->count + 1, true};
+      std::optional<PositionRun> name_run;
+      RECKON_RETURN_IF_ERROR(find_name_run(*db_, Cf::kTypeIndex, v.event_type, position - 1, name_run));
+      if (name_run) types.resume(v.event_type, *name_run);
+      for (auto tag : v.tags) {
+        RECKON_RETURN_IF_ERROR(find_name_run(*db_, Cf::kTagIndex, tag, position - 1, name_run));
+        if (name_run) tags.resume(tag, *name_run);
+      }
+    }
+    types.add(v.event_type, position);
+    for (auto tag : v.tags) tags.add(tag, position);
   }
+  flush_part();
   if (!r.empty()) return bad_chunk("trailing bytes in events chunk");
   RECKON_RETURN_IF_ERROR(
       from_rocks(db_->db()->Write(rocksdb::WriteOptions(), &batch), "writing events"));

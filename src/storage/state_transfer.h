@@ -3,7 +3,8 @@
 //
 // StateExporter reads one consistent RocksDB snapshot of the sender and cuts it into chunks:
 // a header (the sender's SystemState), the events after the requester's position (the only
-// bodies; index entries are derived again by the receiver), every entry of the column families
+// bodies; index entries are derived again by the receiver, exactly as the sender wrote them,
+// from the events and their continues_part flag), every entry of the column families
 // that cannot be derived from events (stream heads, aggregate snapshots, subscriptions, parked
 // events, the default CF's member directory), and an end chunk whose chain hash covers every
 // chunk before it. Each chunk carries its own hash.

@@ -10,6 +10,7 @@
 
 #include "storage/command.h"
 #include "storage/keys.h"
+#include "storage/records.h"
 #include "storage/state_machine.h"
 #include "support/temp_dir.h"
 
@@ -247,6 +248,144 @@ TEST_F(StateTransferTest, AChunkOutOfOrderOrMissingIsRefused) {
   ASSERT_TRUE(im->accept(**ex.next()).is_ok());  // header
   (void)ex.next();                               // an event chunk lost on the way
   EXPECT_EQ(im->accept(**ex.next()).code(), ErrorCode::kCorruption);
+}
+
+// Appends whose parts hold many events, with runs of types and tags inside them, in a
+// single-stream and a multi-stream command: the index entries cover runs that end with each
+// part (storage/index_runs.h), which a receiver must rebuild when a part reaches it in pieces.
+class StateTransferPartsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sender_.open(dir_.sub("sender"));
+    std::vector<StreamAppend> one(1);
+    one[0].stream_id = "s-1";
+    one[0].expected = kExpectAny;
+    for (int i = 0; i < 12; ++i) one[0].events.push_back(event(i < 5 || i == 8 ? "A" : "B", i));
+    std::vector<StreamAppend> multi(2);
+    for (int p = 0; p < 2; ++p) {
+      multi[p].stream_id = "s-" + std::to_string(2 + p);
+      multi[p].expected = kExpectAny;
+      for (int i = 0; i < 5; ++i) multi[p].events.push_back(event("A", 20 + i));
+    }
+    std::vector<StreamAppend> more(1);
+    more[0].stream_id = "s-1";
+    more[0].expected = kExpectAny;
+    for (int i = 0; i < 7; ++i) more[0].events.push_back(event(i % 3 == 0 ? "B" : "A", 40 + i));
+    std::vector<StreamAppend> single(1);
+    single[0].stream_id = "s-2";
+    single[0].expected = kExpectAny;
+    single[0].events.push_back(event("A", 60));
+    const std::vector<std::string> commands = {
+        encode_append_command(10, one, std::nullopt), encode_append_command(11, multi, std::nullopt),
+        encode_append_command(12, single, std::nullopt), encode_append_command(13, more, std::nullopt)};
+    for (size_t i = 0; i < commands.size(); ++i)
+      ASSERT_TRUE(sender_.run(commands[i], i + 1).status.is_ok());
+    applied_ = commands.size();
+    last_ = sender_.sm->committed().last_position;
+    ASSERT_EQ(last_, 12u + 10u + 1u + 7u);
+  }
+
+  static NewEvent event(const std::string& type, int i) {
+    NewEvent e;
+    e.event_type = type;
+    e.data = "{\"i\":" + std::to_string(i) + "}";
+    e.tags = {"all", i % 4 == 3 ? "fourth" : "other"};
+    if (i % 5 == 0) e.tags.push_back("fifth");
+    return e;
+  }
+
+  // Whether the sender's event at `p` continues the append part of the event before it.
+  bool continues_part(Position p) {
+    std::string record;
+    EXPECT_TRUE(sender_.db->db()
+                    ->Get(rocksdb::ReadOptions(), sender_.db->cf(Cf::kEvents), position_key(p), &record)
+                    .ok());
+    EventView v;
+    EXPECT_TRUE(decode_event(record, v).is_ok());
+    return v.continues_part;
+  }
+
+  // Sends the chunks of one transfer of `chunk_bytes` into `im`, at most `max_chunks`.
+  Status transfer(StateImporter& im, size_t chunk_bytes, size_t max_chunks = SIZE_MAX) {
+    StateExporter ex(*sender_.db, im.resume_after(), chunk_bytes);
+    for (size_t n = 0; n < max_chunks; ++n) {
+      auto chunk = ex.next();
+      if (!chunk) return chunk.status();
+      if (!*chunk) return Status::ok();
+      RECKON_RETURN_IF_ERROR(im.accept(**chunk));
+    }
+    return Status::ok();
+  }
+
+  testing::TempDir dir_;
+  Replica sender_;
+  uint64_t applied_ = 0;
+  Position last_ = 0;
+};
+
+TEST_F(StateTransferPartsTest, ApplySetsTheContinuationFlagOnEventsTwoToNOfEachPart) {
+  for (Position p = 1; p <= last_; ++p) {
+    // Parts start at positions 1 (s-1), 13 (s-2), 18 (s-3), 23 (s-2 again), 24 (s-1 again).
+    const bool starts = p == 1 || p == 13 || p == 18 || p == 23 || p == 24;
+    EXPECT_EQ(continues_part(p), !starts) << "position " << p;
+  }
+}
+
+TEST_F(StateTransferPartsTest, AnAppendPartSplitAcrossChunksEndsWithTheSendersExactIndex) {
+  // 1 byte: one event per chunk, every part cut at every event; larger: cut in other places.
+  for (size_t chunk_bytes : {size_t(1), size_t(90), size_t(250), size_t(600), size_t(1 << 20)}) {
+    SCOPED_TRACE("chunk_bytes " + std::to_string(chunk_bytes));
+    Replica receiver;
+    receiver.open(dir_.sub("receiver-" + std::to_string(chunk_bytes)));
+    auto im = StateImporter::start(*receiver.db, applied_);
+    ASSERT_TRUE(im.is_ok());
+    ASSERT_TRUE(transfer(*im, chunk_bytes).is_ok());
+    ASSERT_TRUE(im->finished());
+    EXPECT_EQ(im->events_received(), last_);
+    EXPECT_EQ(dump(*sender_.db), dump(*receiver.db));
+  }
+}
+
+TEST_F(StateTransferPartsTest, ATransferInterruptedInsideAnAppendPartResumesWithTheSendersExactIndex) {
+  // One event per chunk: interrupted after every event in turn (the header is chunk 1).
+  for (size_t events_first = 1; events_first < last_; ++events_first) {
+    SCOPED_TRACE("interrupted after " + std::to_string(events_first) + " events");
+    Replica receiver;
+    receiver.open(dir_.sub("receiver-" + std::to_string(events_first)));
+    auto first = StateImporter::start(*receiver.db, applied_);
+    ASSERT_TRUE(first.is_ok());
+    ASSERT_TRUE(transfer(*first, 1, 1 + events_first).is_ok());
+    ASSERT_FALSE(first->finished());
+
+    // Reopened, as after a crash, and resumed by a new importer.
+    receiver.open(dir_.sub("receiver-" + std::to_string(events_first)));
+    auto second = StateImporter::start(*receiver.db, applied_);
+    ASSERT_TRUE(second.is_ok());
+    ASSERT_EQ(second->resume_after(), events_first);
+    ASSERT_TRUE(transfer(*second, 1).is_ok());
+    ASSERT_TRUE(second->finished());
+    EXPECT_EQ(dump(*sender_.db), dump(*receiver.db));
+  }
+  // At least one of those cuts was inside a part (s-1's first part holds positions 1..12).
+  EXPECT_TRUE(continues_part(6));
+}
+
+TEST_F(StateTransferPartsTest, AResumedTransferInsideAPartWithLargerChunksEndsEqual) {
+  // A cut inside the first part (chunks of a few events), resumed with other chunk sizes.
+  Replica receiver;
+  receiver.open(dir_.sub("receiver"));
+  auto first = StateImporter::start(*receiver.db, applied_);
+  ASSERT_TRUE(first.is_ok());
+  ASSERT_TRUE(transfer(*first, 90, 2).is_ok());  // header + one events chunk
+  const Position cut = first->events_received();
+  ASSERT_GT(cut, 0u);
+  ASSERT_LT(cut, 12u);
+  ASSERT_TRUE(continues_part(cut + 1));  // the cut is inside s-1's first part
+  auto second = StateImporter::start(*receiver.db, applied_);
+  ASSERT_TRUE(second.is_ok());
+  ASSERT_TRUE(transfer(*second, 250).is_ok());
+  ASSERT_TRUE(second->finished());
+  EXPECT_EQ(dump(*sender_.db), dump(*receiver.db));
 }
 
 }  // namespace
