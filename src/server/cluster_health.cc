@@ -3,10 +3,10 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <fstream>
 #include <sstream>
 
+#include "discovery/address.h"
 #include "health/health_json.h"
 #include "reckon/v1/reckon.grpc.pb.h"
 
@@ -43,15 +43,10 @@ health::NodeReport report_from_proto(const v1::ClusterStatus& s) {
   return r;
 }
 
-// The port of "host:port", 0 if there is none.
+// The port of "host:port", 0 if it does not parse.
 uint16_t port_of(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return 0;
-  unsigned port = 0;
-  const char* first = address.data() + colon + 1;
-  const char* last = address.data() + address.size();
-  auto [end, ec] = std::from_chars(first, last, port);
-  return ec == std::errc() && end == last && port <= 65535 ? static_cast<uint16_t>(port) : 0;
+  auto hp = discovery::parse_host_port(address);
+  return hp ? hp->port : 0;
 }
 
 discovery::AnnouncedRole announced_role(const std::string& role) {

@@ -108,6 +108,19 @@ std::vector<std::string> history(int appends) {
   return h;
 }
 
+// Sends the chunks of one transfer from `sender` (`chunk_bytes` each, at most `max_chunks`) into
+// `im`; returns the first error.
+Status send_chunks(Database& sender, StateImporter& im, size_t chunk_bytes, size_t max_chunks) {
+  StateExporter ex(sender, im.resume_after(), chunk_bytes);
+  for (size_t n = 0; n < max_chunks; ++n) {
+    auto chunk = ex.next();
+    if (!chunk) return chunk.status();
+    if (!*chunk) return Status::ok();
+    RECKON_RETURN_IF_ERROR(im.accept(**chunk));
+  }
+  return Status::ok();
+}
+
 class StateTransferTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -121,16 +134,8 @@ class StateTransferTest : public ::testing::Test {
     }
   }
 
-  // Sends every chunk of one transfer into `im`; returns the first error.
   Status transfer(StateImporter& im, size_t chunk_bytes, size_t max_chunks = SIZE_MAX) {
-    StateExporter ex(*sender_.db, im.resume_after(), chunk_bytes);
-    for (size_t n = 0; n < max_chunks; ++n) {
-      auto chunk = ex.next();
-      if (!chunk) return chunk.status();
-      if (!*chunk) return Status::ok();
-      RECKON_RETURN_IF_ERROR(im.accept(**chunk));
-    }
-    return Status::ok();
+    return send_chunks(*sender_.db, im, chunk_bytes, max_chunks);
   }
 
   testing::TempDir dir_;
@@ -305,16 +310,8 @@ class StateTransferPartsTest : public ::testing::Test {
     return v.continues_part;
   }
 
-  // Sends the chunks of one transfer of `chunk_bytes` into `im`, at most `max_chunks`.
   Status transfer(StateImporter& im, size_t chunk_bytes, size_t max_chunks = SIZE_MAX) {
-    StateExporter ex(*sender_.db, im.resume_after(), chunk_bytes);
-    for (size_t n = 0; n < max_chunks; ++n) {
-      auto chunk = ex.next();
-      if (!chunk) return chunk.status();
-      if (!*chunk) return Status::ok();
-      RECKON_RETURN_IF_ERROR(im.accept(**chunk));
-    }
-    return Status::ok();
+    return send_chunks(*sender_.db, im, chunk_bytes, max_chunks);
   }
 
   testing::TempDir dir_;
