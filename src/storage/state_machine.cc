@@ -68,6 +68,7 @@ Status StateMachine::load() {
   if (!s.IsNotFound()) RECKON_RETURN_IF_ERROR(from_rocks(s, "reading catch-up marker"));
   catch_up_pending_ = s.ok();
   heads_.clear();
+  RECKON_RETURN_IF_ERROR(load_id_floor());
   members_.clear();
   std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), db_.cf(Cf::kDefault)));
   for (it->Seek(kMemberKeyPrefix); it->Valid() && it->key().starts_with(kMemberKeyPrefix); it->Next()) {
@@ -124,13 +125,31 @@ Result<StreamHead> StateMachine::load_head(const std::string& stream, ApplyBatch
   return head;
 }
 
-Result<std::optional<EventLocation>> StateMachine::find_event_id(const Uuid& id, ApplyBatch& b) {
-  if (auto it = b.ids_.find(id); it != b.ids_.end()) return std::optional<EventLocation>(it->second);
-  if (b.parent_ != nullptr) {
-    if (auto it = b.parent_->ids_.find(id); it != b.parent_->ids_.end()) {
-      return std::optional<EventLocation>(it->second);
-    }
+Status StateMachine::load_id_floor() {
+  std::unique_ptr<rocksdb::Iterator> it(db_.db()->NewIterator(rocksdb::ReadOptions(), db_.cf(Cf::kEventIds)));
+  it->SeekToLast();
+  RECKON_RETURN_IF_ERROR(from_rocks(it->status(), "reading the largest event id"));
+  if (!it->Valid()) {
+    recent_ids_.reset(std::nullopt);
+    return Status::ok();
   }
+  if (it->key().size() != 16) return Status::corruption("event id index key has wrong size");
+  Uuid largest;
+  std::memcpy(largest.bytes.data(), it->key().data(), 16);
+  recent_ids_.reset(largest);
+  return Status::ok();
+}
+
+Result<std::optional<EventLocation>> StateMachine::find_event_id(const Uuid& id, ApplyBatch& b) {
+  auto pending = [](const ApplyBatch::PendingId& p) {
+    return std::optional<EventLocation>(
+        EventLocation{p.position, std::string(p.stream_id), p.version, p.created_us});
+  };
+  if (auto it = b.ids_.find(id); it != b.ids_.end()) return pending(it->second);
+  if (b.parent_ != nullptr) {
+    if (auto it = b.parent_->ids_.find(id); it != b.parent_->ids_.end()) return pending(it->second);
+  }
+  if (!recent_ids_.may_contain(id)) return std::optional<EventLocation>();
   std::string value;
   auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kEventIds), uuid_key(id), &value);
   if (s.IsNotFound()) return std::optional<EventLocation>();
@@ -342,7 +361,8 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
       b.batch_.Put(cf_ids, uuid_key(e.event_id), pos_key);
       // Later commands of this batch can only name ids a client chose (generated ids are not
       // known to anyone before the commit), so only those need the in-batch lookup.
-      if (e.client_supplied_id) b.ids_[e.event_id] = EventLocation{position, plan.stream, version, created_us};
+      if (e.client_supplied_id) b.ids_[e.event_id] = {position, part.stream_id, version, created_us};
+      recent_ids_.add(e.event_id);
       b.events_.push_back({position, e.event_type, e.tags});
       view.continues_part = true;
     }

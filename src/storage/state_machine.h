@@ -32,6 +32,7 @@
 #include "storage/command.h"
 #include "storage/database.h"
 #include "storage/head_cache.h"
+#include "storage/recent_ids.h"
 #include "storage/records.h"
 
 namespace reckon::storage {
@@ -71,9 +72,16 @@ class ApplyBatch {
     std::string_view event_type;
     std::vector<std::string_view> tags;
   };
+  // A client-supplied id staged in this batch; `stream_id` views the command's bytes.
+  struct PendingId {
+    Position position;
+    std::string_view stream_id;
+    int64_t version;
+    int64_t created_us;
+  };
   rocksdb::WriteBatch batch_;
   std::unordered_map<std::string, StreamHead> heads_;
-  std::unordered_map<Uuid, EventLocation, UuidHash> ids_;
+  std::unordered_map<Uuid, PendingId, UuidHash> ids_;
   std::vector<PendingEvent> events_;  // for conditions checked later in the same batch
   // Subscriptions staged by earlier commands of this batch (nullopt = deleted).
   std::unordered_map<std::string, std::optional<Subscription>> subscriptions_;
@@ -124,6 +132,8 @@ class StateMachine {
 
  private:
   Result<StreamHead> load_head(const std::string& stream, ApplyBatch& b);
+  // Sets recent_ids_ from the largest id in the event-id index.
+  Status load_id_floor();
   Result<std::optional<EventLocation>> find_event_id(const Uuid& id, ApplyBatch& b);
 
   CommandResult apply_append(DecodedCommand& c, ApplyBatch& b);
@@ -144,6 +154,9 @@ class StateMachine {
 
   Database& db_;
   HeadCache heads_;
+  // Proves most new client ids absent without an index read; holds every id staged (apply
+  // thread only). Reset by load() from the largest id in the index.
+  RecentIds recent_ids_;
   SystemState state_;
   std::map<uint64_t, std::string> members_;
   bool catch_up_pending_ = false;

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <rocksdb/iterator.h>
 
+#include <cstring>
 #include <memory>
+#include <random>
 
 #include "support/temp_dir.h"
 
@@ -410,6 +412,68 @@ TEST_F(StateMachineTest, AFailedConditionNamesTheSamePositionWhateverTheBatching
       }
     }
   }
+}
+
+// Idempotent retries must be recognised whether their ids are still in the state machine's
+// window of recent ids, have left it (covered by its floor), or were stored before a reopen.
+TEST_F(StateMachineTest, RetriesAreRecognisedAfterTheirIdsLeftTheRecentWindowAndAfterReopen) {
+  std::mt19937_64 rng(3);
+  auto random_id = [&rng] {  // random order: ids below the largest stored keep arriving
+    Uuid u;
+    const uint64_t a = rng(), b = rng();
+    std::memcpy(u.bytes.data(), &a, 8);
+    std::memcpy(u.bytes.data() + 8, &b, 8);
+    return u;
+  };
+  auto command = [&](const std::string& stream, ExpectedVersion expected) {
+    std::vector<StreamAppend> parts(1);
+    parts[0].stream_id = stream;
+    parts[0].expected = expected;
+    for (int i = 0; i < 1000; ++i) {
+      NewEvent e;
+      e.event_id = random_id();
+      e.event_type = "T";
+      e.data = "{}";
+      parts[0].events.push_back(std::move(e));
+    }
+    return encode_append_command(1000, parts, std::nullopt);
+  };
+  // More ids than the window holds (RecentIds::kDefaultCapacity).
+  const int kCommands = static_cast<int>(RecentIds::kDefaultCapacity / 1000) + 6;
+  std::vector<std::string> commands;
+  std::vector<AppendResult> results;
+  auto db = open_db(dir_.sub("a"));
+  {
+    StateMachine sm(*db, 100);
+    ASSERT_TRUE(sm.load().is_ok());
+    for (int i = 0; i < kCommands; ++i) {
+      commands.push_back(command("s-" + std::to_string(i), kExpectNoStream));
+      ApplyBatch b = sm.begin();
+      auto r = sm.apply(commands.back(), static_cast<uint64_t>(i + 1), b);
+      ASSERT_TRUE(r.status.is_ok()) << r.status.to_string();
+      results.push_back(r.appends.at(0));
+      ASSERT_TRUE(sm.commit(b, false).is_ok());
+    }
+    uint64_t index = static_cast<uint64_t>(kCommands);
+    for (int i : {0, kCommands / 2, kCommands - 1}) {  // left the window, and still in it
+      ApplyBatch b = sm.begin();
+      auto r = sm.apply(commands[static_cast<size_t>(i)], ++index, b);
+      ASSERT_TRUE(r.status.is_ok()) << i << ": " << r.status.to_string();
+      EXPECT_EQ(r.appends.at(0).position, results[static_cast<size_t>(i)].position) << i;
+      ASSERT_TRUE(sm.commit(b, false).is_ok());
+      EXPECT_EQ(sm.committed().last_position, results.back().position) << "a retry wrote events";
+    }
+  }
+  StateMachine reopened(*db, 100);
+  ASSERT_TRUE(reopened.load().is_ok());
+  for (int i : {0, kCommands - 1}) {
+    ApplyBatch b = reopened.begin();
+    auto r = reopened.apply(commands[static_cast<size_t>(i)], 1000 + static_cast<uint64_t>(i), b);
+    ASSERT_TRUE(r.status.is_ok()) << i << ": " << r.status.to_string();
+    EXPECT_EQ(r.appends.at(0).position, results[static_cast<size_t>(i)].position) << i;
+    ASSERT_TRUE(reopened.commit(b, false).is_ok());
+  }
+  EXPECT_EQ(reopened.committed().last_position, results.back().position);
 }
 
 }  // namespace
