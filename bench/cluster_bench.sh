@@ -5,6 +5,7 @@
 # one JSON result per line prefixed with the workload name, and stops the nodes (their data
 # dirs are removed). Client and the three nodes share this machine's cores and disk.
 # Usage: bench/cluster_bench.sh [seconds per workload, default 10]
+# RECKOND=path runs another server binary; RECKOND_ARGS adds flags to every node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -22,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 ENDPOINTS=""
 for i in 1 2 3; do
-  "$RECKOND" --mode cluster --node-id $i --raft-listen 127.0.0.1:$((BASE + i)) --peers "$PEERS" \
+  "$RECKOND" ${RECKOND_ARGS:-} --mode cluster --node-id $i --raft-listen 127.0.0.1:$((BASE + i)) --peers "$PEERS" \
     --data-dir "$DATA/node$i" --listen 127.0.0.1:$((BASE + 10 + i)) --http 127.0.0.1:$((BASE + 20 + i)) \
     >"$DATA/node$i.log" 2>&1 &
   PIDS+=($!)

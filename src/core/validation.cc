@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/json.h"
 
@@ -23,6 +24,13 @@ Status check_name(std::string_view value, std::string_view what, uint64_t max_by
 }
 
 std::string event_label(size_t index) { return "event #" + std::to_string(index); }
+
+// Names the event in a failed check's message; the label is built only on failure (this runs
+// for every event of every append).
+Status about_event(size_t index, Status s) {
+  if (s.is_ok()) return s;
+  return Status(s.code(), event_label(index) + " " + s.message());
+}
 
 }  // namespace
 
@@ -71,29 +79,28 @@ Status check_user_stream(std::string_view stream_id, const Limits& limits) {
 }
 
 Status check_event(NewEvent& e, const Limits& limits, size_t index) {
-  const std::string label = event_label(index);
-  RECKON_RETURN_IF_ERROR(check_name(e.event_type, label + " event_type", limits.max_event_type_bytes));
+  RECKON_RETURN_IF_ERROR(about_event(index, check_name(e.event_type, "event_type", limits.max_event_type_bytes)));
   if (e.tags.size() > limits.max_tags_per_event) {
-    return Status::limit_exceeded(label + " has " + std::to_string(e.tags.size()) +
+    return Status::limit_exceeded(event_label(index) + " has " + std::to_string(e.tags.size()) +
                                   " tags; the limit is " + std::to_string(limits.max_tags_per_event));
   }
   uint64_t size = e.event_type.size() + e.data.size() + e.metadata.size();
   for (const auto& tag : e.tags) {
-    RECKON_RETURN_IF_ERROR(check_name(tag, label + " tag", limits.max_tag_bytes));
+    RECKON_RETURN_IF_ERROR(about_event(index, check_name(tag, "tag", limits.max_tag_bytes)));
     size += tag.size();
   }
   if (size > limits.max_event_bytes) {
-    return Status::limit_exceeded(label + " is " + std::to_string(size) +
+    return Status::limit_exceeded(event_label(index) + " is " + std::to_string(size) +
                                   " bytes; the limit is " + std::to_string(limits.max_event_bytes));
   }
   if (e.event_id && e.event_id->is_nil()) {
-    return Status::invalid_argument(label + " has the nil UUID as event_id");
+    return Status::invalid_argument(event_label(index) + " has the nil UUID as event_id");
   }
   if (e.data_content_type == ContentType::kJson) {
-    RECKON_RETURN_IF_ERROR(json::validate(e.data, label + " data"));
+    RECKON_RETURN_IF_ERROR(about_event(index, json::validate(e.data, "data")));
   }
   if (e.metadata_content_type == ContentType::kJson && !e.metadata.empty()) {
-    RECKON_RETURN_IF_ERROR(json::validate(e.metadata, label + " metadata"));
+    RECKON_RETURN_IF_ERROR(about_event(index, json::validate(e.metadata, "metadata")));
   }
   // Tags are a set: keep the first occurrence of each, in order.
   if (e.tags.size() > 1) {
@@ -112,15 +119,32 @@ Status check_events(std::vector<NewEvent>& events, const Limits& limits) {
                                   " events; the limit is " +
                                   std::to_string(limits.max_events_per_append));
   }
-  uint64_t total = 0;
-  std::set<Uuid> ids;
-  for (size_t i = 0; i < events.size(); ++i) {
-    RECKON_RETURN_IF_ERROR(check_event(events[i], limits, i));
-    total += events[i].data.size() + events[i].metadata.size() + events[i].event_type.size();
-    if (events[i].event_id && !ids.insert(*events[i].event_id).second) {
-      return Status::invalid_argument("event id " + events[i].event_id->to_string() +
-                                      " appears twice in one append");
+  // Duplicate ids are found by sorting (no allocation per event); the slow search for the
+  // first repeated id, which the message names, runs only when there is one.
+  auto repeated_id_before = [&](size_t end) -> Status {
+    std::set<Uuid> seen;
+    for (size_t i = 0; i < end; ++i) {
+      if (events[i].event_id && !seen.insert(*events[i].event_id).second) {
+        return Status::invalid_argument("event id " + events[i].event_id->to_string() +
+                                        " appears twice in one append");
+      }
     }
+    return Status::ok();
+  };
+  uint64_t total = 0;
+  std::vector<Uuid> ids;
+  ids.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (Status st = check_event(events[i], limits, i); !st.is_ok()) {
+      RECKON_RETURN_IF_ERROR(repeated_id_before(i));  // an earlier repeat is reported first
+      return st;
+    }
+    total += events[i].data.size() + events[i].metadata.size() + events[i].event_type.size();
+    if (events[i].event_id) ids.push_back(*events[i].event_id);
+  }
+  std::sort(ids.begin(), ids.end());
+  if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+    RECKON_RETURN_IF_ERROR(repeated_id_before(events.size()));
   }
   if (total > limits.max_append_bytes) {
     return Status::limit_exceeded("append is " + std::to_string(total) + " bytes; the limit is " +

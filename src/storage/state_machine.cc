@@ -145,11 +145,13 @@ Result<std::optional<EventLocation>> StateMachine::find_event_id(const Uuid& id,
     return std::optional<EventLocation>(
         EventLocation{p.position, std::string(p.stream_id), p.version, p.created_us});
   };
+  // recent_ids_ holds every id staged (in this batch, its parent, or before) or stored: an
+  // id it denies is nowhere.
+  if (!recent_ids_.may_contain(id)) return std::optional<EventLocation>();
   if (auto it = b.ids_.find(id); it != b.ids_.end()) return pending(it->second);
   if (b.parent_ != nullptr) {
     if (auto it = b.parent_->ids_.find(id); it != b.parent_->ids_.end()) return pending(it->second);
   }
-  if (!recent_ids_.may_contain(id)) return std::optional<EventLocation>();
   std::string value;
   auto s = db_.db()->Get(rocksdb::ReadOptions(), db_.cf(Cf::kEventIds), uuid_key(id), &value);
   if (s.IsNotFound()) return std::optional<EventLocation>();
@@ -247,7 +249,20 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
   };
   std::vector<Plan> plans(c.parts.size());
   std::set<std::string_view> streams;
-  std::set<Uuid> ids_in_command;
+  // Every id of the command so far (generated ones too), to refuse an id given twice. Sorted
+  // copies find repeats without an allocation per event; the search for the first repeat,
+  // which the message names, runs only when there is one.
+  std::vector<Uuid>& ids_in_command = ids_scratch_;
+  ids_in_command.clear();
+  auto first_repeated_id = [&c](size_t parts) {
+    std::set<Uuid> seen;
+    for (size_t i = 0; i < parts; ++i) {
+      for (const auto& e : c.parts[i].events) {
+        if (!seen.insert(e.event_id).second) return e.event_id;
+      }
+    }
+    return Uuid{};
+  };
   size_t replays = 0;
   for (size_t i = 0; i < c.parts.size(); ++i) {
     const AppendPartView& part = c.parts[i];
@@ -263,13 +278,18 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
     plan.head = std::move(head).value();
     if (plan.head.state == StreamState::kTombstoned) return fail(Status::stream_deleted(plan.stream));
 
+    for (const auto& e : part.events) ids_in_command.push_back(e.event_id);
+    sorted_ids_scratch_.assign(ids_in_command.begin(), ids_in_command.end());
+    std::sort(sorted_ids_scratch_.begin(), sorted_ids_scratch_.end());
+    if (std::adjacent_find(sorted_ids_scratch_.begin(), sorted_ids_scratch_.end()) !=
+        sorted_ids_scratch_.end()) {
+      return fail(Status::invalid_argument("event id " + first_repeated_id(i + 1).to_string() +
+                                           " appears twice in one append"));
+    }
+
     // Idempotency: look up client-supplied ids.
     std::vector<EventLocation> found;
     for (const auto& e : part.events) {
-      if (!ids_in_command.insert(e.event_id).second) {
-        return fail(Status::invalid_argument("event id " + e.event_id.to_string() +
-                                             " appears twice in one append"));
-      }
       if (!e.client_supplied_id) continue;
       auto loc = find_event_id(e.event_id, b);
       if (!loc) return fail(loc.status());
@@ -319,7 +339,9 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
   // ---- Phase 2: stage the writes. ----
   const int64_t created_us = std::max(c.proposed_us, b.state_.last_created_us);
   Position position = b.state_.last_position;
-  std::string record, index_value, key;
+  std::string& record = record_scratch_;
+  std::string& index_value = index_value_scratch_;
+  std::string& key = key_scratch_;
   auto* cf_events = db_.cf(Cf::kEvents);
   auto* cf_stream_index = db_.cf(Cf::kStreamIndex);
   auto* cf_types = db_.cf(Cf::kTypeIndex);

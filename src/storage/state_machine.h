@@ -157,6 +157,9 @@ class StateMachine {
   // Proves most new client ids absent without an index read; holds every id staged (apply
   // thread only). Reset by load() from the largest id in the index.
   RecentIds recent_ids_;
+  // apply_append's buffers, kept to reuse their memory.
+  std::vector<Uuid> ids_scratch_, sorted_ids_scratch_;
+  std::string record_scratch_, index_value_scratch_, key_scratch_;
   SystemState state_;
   std::map<uint64_t, std::string> members_;
   bool catch_up_pending_ = false;

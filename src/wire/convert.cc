@@ -132,10 +132,11 @@ Result<std::vector<StreamAppend>> take_appends(v1::AppendRequest& in) {
       }
       RECKON_RETURN_IF_ERROR(check_content_type(pe.data_content_type()));
       RECKON_RETURN_IF_ERROR(check_content_type(pe.metadata_content_type()));
-      e.event_type = std::move(*pe.mutable_event_type());
-      e.data = std::move(*pe.mutable_data());
+      // mutable_*() allocates a string for an unset field: move only what is there.
+      if (!pe.event_type().empty()) e.event_type = std::move(*pe.mutable_event_type());
+      if (!pe.data().empty()) e.data = std::move(*pe.mutable_data());
       e.data_content_type = content_type(pe.data_content_type());
-      e.metadata = std::move(*pe.mutable_metadata());
+      if (!pe.metadata().empty()) e.metadata = std::move(*pe.mutable_metadata());
       e.metadata_content_type = content_type(pe.metadata_content_type());
       e.tags.reserve(pe.tags_size());
       for (auto& t : *pe.mutable_tags()) e.tags.push_back(std::move(t));

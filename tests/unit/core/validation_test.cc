@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 namespace reckon::validation {
 
 NewEvent json_event(std::string type, std::string data) {
@@ -65,6 +67,46 @@ TEST(Validation, DuplicateClientIdsInOneAppend) {
   std::vector<NewEvent> events{json_event("T", "{}"), json_event("T", "{}")};
   events[0].event_id = events[1].event_id = Uuid::v7();
   EXPECT_EQ(check_events(events, Limits{}).code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(Validation, TheFirstRepeatedIdIsNamedAndEarlierProblemsComeFirst) {
+  const Uuid a = Uuid::v7(), b = Uuid::v7(), c = Uuid::v7();
+  auto events_with = [](std::vector<std::optional<Uuid>> ids) {
+    std::vector<NewEvent> events;
+    for (auto& id : ids) {
+      events.push_back(json_event("T", "{}"));
+      events.back().event_id = id;
+    }
+    return events;
+  };
+  // b repeats before a does.
+  auto events = events_with({a, b, c, b, a});
+  Status s = check_events(events, Limits{});
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "event id " + b.to_string() + " appears twice in one append");
+  // Events without ids never collide.
+  events = events_with({std::nullopt, a, std::nullopt});
+  EXPECT_TRUE(check_events(events, Limits{}).is_ok());
+  // A repeat before an invalid event is reported; an invalid event before a repeat is.
+  events = events_with({a, a, c});
+  events[2].event_type.clear();
+  EXPECT_EQ(check_events(events, Limits{}).message(), "event id " + a.to_string() + " appears twice in one append");
+  events = events_with({a, c, a});
+  events[1].data = "{";
+  s = check_events(events, Limits{});
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("event #1 data is not valid JSON", 0), 0u) << s.message();
+}
+
+TEST(Validation, MessagesNameTheEventAndTheField) {
+  auto e = json_event("", "{}");
+  EXPECT_EQ(check_event(e, Limits{}, 4).message(), "event #4 event_type must not be empty");
+  e = json_event("T", "{}");
+  e.tags = {"ok", std::string("a\0b", 3)};
+  EXPECT_EQ(check_event(e, Limits{}, 2).message(), "event #2 tag must not contain NUL bytes");
+  e = json_event("T", "{}");
+  e.metadata = "[";
+  EXPECT_EQ(check_event(e, Limits{}, 0).message().rfind("event #0 metadata is not valid JSON", 0), 0u);
 }
 
 TEST(Validation, ExpectedVersions) {

@@ -476,5 +476,39 @@ TEST_F(StateMachineTest, RetriesAreRecognisedAfterTheirIdsLeftTheRecentWindowAnd
   EXPECT_EQ(reopened.committed().last_position, results.back().position);
 }
 
+// The state machine refuses an id given twice in one command itself (a command may come from
+// any proposer), naming the first id that repeats, across the parts of a multi-stream append.
+TEST_F(StateMachineTest, AnIdGivenTwiceInOneCommandIsRefusedByName) {
+  auto db = open_db(dir_.sub("a"));
+  StateMachine sm(*db, 100);
+  ASSERT_TRUE(sm.load().is_ok());
+  const Uuid a = Uuid::v7(), b = Uuid::v7(), c = Uuid::v7();
+  auto part = [](std::string stream, std::vector<Uuid> ids) {
+    StreamAppend p;
+    p.stream_id = std::move(stream);
+    p.expected = kExpectAny;
+    for (const Uuid& id : ids) {
+      NewEvent e;
+      e.event_id = id;
+      e.event_type = "T";
+      e.data = "{}";
+      p.events.push_back(std::move(e));
+    }
+    return p;
+  };
+  std::vector<StreamAppend> two_parts{part("x", {a, b}), part("y", {c, b})};
+  std::vector<StreamAppend> one_part{part("x", {c, a, c, a})};
+  const std::string across = encode_append_command(1000, two_parts, std::nullopt);
+  const std::string within = encode_append_command(1000, one_part, std::nullopt);
+  ApplyBatch batch = sm.begin();
+  auto r = sm.apply(across, 1, batch);
+  EXPECT_EQ(r.status.code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.status.message(), "event id " + b.to_string() + " appears twice in one append");
+  r = sm.apply(within, 2, batch);
+  EXPECT_EQ(r.status.message(), "event id " + c.to_string() + " appears twice in one append");
+  ASSERT_TRUE(sm.commit(batch, true).is_ok());
+  EXPECT_EQ(sm.committed().last_position, 0u) << "a refused command wrote events";
+}
+
 }  // namespace
 }  // namespace reckon::storage
