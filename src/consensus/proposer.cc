@@ -154,8 +154,11 @@ void Proposer::propose_all(std::vector<Proposal>& proposals) {
 
 void Proposer::applied(uint64_t index, std::shared_ptr<void>* value) {
   if (awaited_.empty() || awaited_.front().index > index) return;  // not ours (followers: always)
-  // Entries apply in index order, so a command waiting below `index` lost its entry.
-  fail_awaited(0, index - 1, raft_error_status(RAFT_LEADERSHIPLOST, "raft_apply"));
+  // Entries apply in index order, so a command waiting below `index` lost its entry. (The
+  // status is built only then: this runs for every applied entry.)
+  if (awaited_.front().index < index) {
+    fail_awaited(0, index - 1, raft_error_status(RAFT_LEADERSHIPLOST, "raft_apply"));
+  }
   if (awaited_.empty() || awaited_.front().index != index) return;
   Awaited a = std::move(awaited_.front());
   awaited_.pop_front();

@@ -390,6 +390,11 @@ class EmbeddedStore final : public LocalStore {
       RECKON_RETURN_IF_ERROR(validation::check_user_stream(p.stream_id, options_.limits));
       RECKON_RETURN_IF_ERROR(validation::check_expected_version(p.expected));
       RECKON_RETURN_IF_ERROR(validation::check_events(p.events, options_.limits));
+      // check_events refused repeats within the part; across parts only when there are several.
+      if (parts.size() == 1) {
+        events += p.events.size();
+        continue;
+      }
       if (!streams.insert(p.stream_id).second) {
         return Status::invalid_argument("stream '" + p.stream_id +
                                         "' appears twice in one multi-stream append");
