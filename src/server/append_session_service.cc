@@ -9,7 +9,10 @@
 // submitted append has answered, the queue is written, and Finish has completed. Completions
 // arrive from gateway threads (reads, writes, finish) and the committer (append results); one
 // mutex guards the state.
+#include <google/protobuf/arena.h>
+
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <set>
 
@@ -90,9 +93,27 @@ class AppendSessionCall {
     }
   }
 
+  // Each read lands in a message on an arena of its own (its appends' messages and strings
+  // are bump-allocated there and freed at once); the arena goes when on_read has submitted its
+  // appends, which take what they need before submit_append returns.
+  struct ReadBuffer {
+    std::unique_ptr<google::protobuf::Arena> arena;
+    v1::AppendSessionRequest* message = nullptr;
+  };
+  static ReadBuffer new_read_buffer() {
+    google::protobuf::ArenaOptions o;
+    o.start_block_size = 2048;
+    o.max_block_size = 64 * 1024;
+    ReadBuffer b;
+    b.arena = std::make_unique<google::protobuf::Arena>(o);
+    b.message = google::protobuf::Arena::CreateMessage<v1::AppendSessionRequest>(b.arena.get());
+    return b;
+  }
+
   void start_read_locked() {
     reading_ = true;
-    stream_.Read(&request_, &read_tag_);
+    read_ = new_read_buffer();
+    stream_.Read(read_.message, &read_tag_);
   }
 
   void on_read(bool ok) {
@@ -103,25 +124,26 @@ class AppendSessionCall {
       maybe_finish_locked();
       return;
     }
-    v1::AppendSessionRequest request = std::move(request_);
+    const ReadBuffer got = std::move(read_);
     start_read_locked();  // keep reading while these appends are in flight
+    v1::AppendSessionRequest& request = *got.message;
     if (request.accepts_packed_answers()) packs_answers_ = true;
     // The packed appends follow the first one, in the client's order (which is the order they
     // reach the group commit).
-    auto packed = std::move(*request.mutable_packed());
+    auto& packed = *request.mutable_packed();
     pending_appends_ += 1 + packed.size();
     lock.unlock();
-    submit(std::move(request));
+    submit(request);
     for (auto& more : packed) {
       if (more.packed_size() > 0) {  // packing is one level deep
         answer(more.correlation_id(), Status::invalid_argument("packed appends cannot pack further appends"), {});
         continue;
       }
-      submit(std::move(more));
+      submit(more);
     }
   }
 
-  void submit(v1::AppendSessionRequest request) {
+  void submit(v1::AppendSessionRequest& request) {
     const uint64_t id = request.correlation_id();
     ServedStore* store = server_->stores().find(request.append().store());
     if (!store) return answer(id, Status::not_found("unknown store '" + request.append().store() + "'"), {});
@@ -214,7 +236,7 @@ class AppendSessionCall {
   Tag finish_tag_{this, &AppendSessionCall::on_finish};
 
   std::mutex mu_;
-  v1::AppendSessionRequest request_;   // target of the read in flight
+  ReadBuffer read_;                    // target of the read in flight
   v1::AppendSessionResponse current_;  // the response being written
   std::deque<v1::AppendSessionResponse> outbox_;
   uint64_t pending_appends_ = 0;
