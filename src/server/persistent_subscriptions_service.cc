@@ -116,7 +116,8 @@ class ConsumeCall final : public rt::ConsumerSink {
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (drain) {
-      finish_locked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+      finish_locked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"),
+                    ErrorCode::kUnavailable);
       return;
     }
     start_read_locked();
@@ -138,6 +139,7 @@ class ConsumeCall final : public rt::ConsumerSink {
       if (!ending_) {
         ending_ = true;
         end_status_ = grpc::Status::OK;
+        end_code_ = ErrorCode::kOk;
       }
       maybe_end_locked();  // Finish waits for a write in flight
       maybe_delete_locked(lock);
@@ -229,6 +231,7 @@ class ConsumeCall final : public rt::ConsumerSink {
     std::lock_guard<std::mutex> lock(mu_);
     if (!finishing_) {
       end_status_ = wire::to_grpc(s, ctx_);
+      end_code_ = s.code();
       ending_ = true;
       maybe_end_locked();
     }
@@ -242,6 +245,7 @@ class ConsumeCall final : public rt::ConsumerSink {
     outbox_.push_back(std::move(msg));
     ending_ = true;
     end_status_ = grpc::Status::OK;
+    end_code_ = ErrorCode::kOk;
     write_next_locked();
     maybe_end_locked();
   }
@@ -271,6 +275,7 @@ class ConsumeCall final : public rt::ConsumerSink {
       outbox_.clear();
       ending_ = true;
       end_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+      end_code_ = ErrorCode::kCancelled;
     }
     write_next_locked();
     maybe_end_locked();
@@ -280,12 +285,12 @@ class ConsumeCall final : public rt::ConsumerSink {
   // Ending: once the outbox is written, Finish (a pending read then completes with !ok).
   void maybe_end_locked() {
     if (!ending_ || finishing_ || writing_ || !outbox_.empty()) return;
-    finish_locked(end_status_);
+    finish_locked(end_status_, end_code_);
   }
 
-  void finish_locked(const grpc::Status& status) {
+  // `code`: the store's error code behind `status`, for the calls-by-code metric.
+  void finish_locked(const grpc::Status& status, ErrorCode code) {
     finishing_ = true;
-    auto code = status.ok() ? ErrorCode::kOk : ErrorCode::kCancelled;
     std::chrono::duration<double> d = std::chrono::steady_clock::now() - started_;
     server_->telemetry().observe_call("Consume", store_id_, code, d.count());
     stream_.Finish(status, &finish_tag_);
@@ -334,6 +339,7 @@ class ConsumeCall final : public rt::ConsumerSink {
   std::shared_ptr<rt::EmitterPool> pool_;
   uint64_t consumer_id_ = 0;
   grpc::Status end_status_;
+  ErrorCode end_code_ = ErrorCode::kOk;
   bool reading_ = false, writing_ = false, read_done_ = false, broken_ = false, ending_ = false,
        finishing_ = false, finished_ = false, detached_ = false, deleting_ = false;
 };

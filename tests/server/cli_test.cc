@@ -302,6 +302,7 @@ TEST_F(CliTest, DeleteAndTombstone) {
   EXPECT_EQ(tomb.at("tombstone"), true);
   CliFails({"read", t}, 4, "StreamDeleted");
   CliFails({"append", t, "--type", "T", "--data", "{}"}, 4, "StreamDeleted");
+  CliFails({"version", t}, 4, "StreamDeleted");  // it will never have a version again
 }
 
 TEST_F(CliTest, Snapshots) {

@@ -413,6 +413,26 @@ TEST_F(PersistentSubscriptionTest, MetricsCountDeliveriesAndAcks) {
   }));
 }
 
+// A Consume that fails is counted under its own error code (it was counted as Cancelled).
+TEST_F(PersistentSubscriptionTest, AFailedConsumeIsCountedUnderItsErrorCode) {
+  // The value of the first series starting with `prefix` (0 when absent).
+  auto counter = [&](const std::string& prefix) -> double {
+    auto r = http_get("127.0.0.1", server().http_port(), "/metrics");
+    if (!r.is_ok()) return -1;
+    const size_t at = r->body.find(prefix);
+    if (at == std::string::npos) return 0;
+    const size_t value = r->body.find("} ", at);
+    return std::stod(r->body.substr(value + 2, r->body.find('\n', value) - value - 2));
+  };
+  const std::string not_found = R"(reckon_errors_total{code="NotFound",method="Consume")";
+  const double before = counter(not_found);
+  Status s = client().consume(unique_name("no-such-subscription"), WithDeadline(5s),
+                              [](const DeliveredEvent&) { return ConsumeAction::kAck; });
+  ASSERT_EQ(s.code(), ErrorCode::kNotFound) << s.to_string();
+  EXPECT_TRUE(eventually([&] { return counter(not_found) == before + 1; }))
+      << "NotFound errors of Consume: " << counter(not_found) << ", before " << before;
+}
+
 // Own server: it is restarted.
 TEST(PersistentSubscriptionRestartTest, CheckpointNeverGoesBackwardsAndSurvivesARestart) {
   TempDir dir;

@@ -257,7 +257,8 @@ void add_read_all(CLI::App& app, Runner* selected) {
 // ---------------------------------------------------------------- version
 void add_version(CLI::App& app, Runner* selected) {
   auto stream = std::make_shared<std::string>();
-  auto* sub = app.add_subcommand("version", "Print a stream's last version (-1 when it has none)");
+  auto* sub = app.add_subcommand(
+      "version", "Print a stream's last version (-1 when it has none; exit 4 when it is tombstoned)");
   sub->add_option("stream", *stream, "Stream id")->required();
   sub->callback([stream, selected] {
     *selected = [stream](Session& s) {
@@ -265,6 +266,12 @@ void add_version(CLI::App& app, Runner* selected) {
       if (!client) return report_error(client.status());
       auto v = (*client)->get_version(*stream);
       if (!v) return report_error(v.status());
+      if (*v == kNoVersion) {
+        // -1 also stands for a tombstoned stream, which will never have a version again: say so,
+        // as `read` does. (Absent and soft-deleted streams stay -1: they can be appended to.)
+        auto info = (*client)->stream_info(*stream);
+        if (info && info->state == StreamState::kTombstoned) return report_error(Status::stream_deleted(*stream));
+      }
       Json j;
       j["stream_id"] = *stream;
       j["version"] = *v;
