@@ -676,6 +676,64 @@ TEST_F(CliTest, ExportImportRoundTrip) {
   EXPECT_EQ(lines[0].at("metadata"), json::parse(R"({"m":1})"));
 }
 
+// --ordered keeps the file's order across streams ($all order of an export), in multi-stream
+// appends that end where a stream comes back or the batch is full.
+TEST_F(CliTest, ImportOrderedKeepsTheFileOrderAcrossStreams) {
+  TempDir dir;
+  const std::string p = unique_name("cli-ordered") + "-";
+  const std::vector<std::string> streams = {"a", "a", "b", "a", "c", "c", "b"};
+  std::vector<std::string> ids;
+  const std::string file = dir.sub("ordered.jsonl");
+  {
+    std::ofstream out(file);
+    for (size_t i = 0; i < streams.size(); ++i) {
+      ids.push_back(Uuid::v7().to_string());
+      out << R"({"stream_id":")" << p << streams[i] << R"(","event_type":"E","event_id":")" << ids.back()
+          << R"(","data":{"i":)" << i << "}}\n";
+    }
+  }
+  auto import = [&] {
+    return Cli({"import", file, "--ordered", "--batch", "3", "--quiet"});
+  };
+  auto im = import();
+  ASSERT_EQ(im.exit_code, 0) << describe(im);
+  json summary = json::parse(first_line(im.out));
+  EXPECT_EQ(summary.at("events"), 7);
+  EXPECT_EQ(summary.at("streams"), 3);
+  EXPECT_EQ(summary.at("appends"), 3);  // [a a b] (full) [a c c] (full) [b]
+  EXPECT_EQ(summary.at("ordered"), true);
+
+  auto in_store = [&] {
+    std::vector<std::string> got;
+    for (const Event& e : PrefixEvents(p)) got.push_back(e.event_id.to_string());
+    return got;
+  };
+  EXPECT_EQ(in_store(), ids) << "global order differs from the file's";
+  auto a = client().read(p + "a", ReadStreamOptions{});
+  ASSERT_TRUE(a.is_ok());
+  ASSERT_EQ(a->events.size(), 3u);
+  EXPECT_EQ(a->events[2].version, 2);
+
+  // Re-running it is an idempotent retry: nothing doubles.
+  im = import();
+  ASSERT_EQ(im.exit_code, 0) << describe(im);
+  EXPECT_EQ(in_store(), ids);
+
+  // Batches are also cut by size (each event here counts 8 bytes: type "E", data {"i":N}).
+  const std::string sized = dir.sub("sized.jsonl");
+  {
+    std::ofstream out(sized);
+    for (int i = 0; i < 4; ++i) out << R"({"stream_id":")" << p << R"(d","event_type":"E","data":{"i":)" << i << "}}\n";
+  }
+  for (bool ordered : {true, false}) {
+    std::vector<std::string> args = {"import", sized, "--batch-bytes", "20", "--quiet"};
+    if (ordered) args.push_back("--ordered");
+    im = Cli(args);
+    ASSERT_EQ(im.exit_code, 0) << describe(im);
+    EXPECT_EQ(json::parse(first_line(im.out)).at("appends"), 2) << "ordered: " << ordered;
+  }
+}
+
 // ---------------------------------------------------------------- bench
 
 TEST_F(CliTest, BenchAppendReportsThroughputAndLatency) {

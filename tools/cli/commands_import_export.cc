@@ -7,6 +7,12 @@
 // concurrently (--parallel lanes; one stream always on the same lane, so in order). Memory is
 // bounded: when more than --max-buffered events wait in partial batches, every pending batch is
 // flushed, and each lane holds at most a few queued batches.
+//
+// import --ordered keeps the file's order across streams too (the global order of an export):
+// consecutive events of one stream form a part, and parts go out in file order as one
+// multi-stream append (positions follow part order) until the batch is full or a stream comes
+// back; one append in flight at a time. Batches are also cut at --batch-bytes, below the
+// server's 16 MiB limit per append.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -53,10 +59,15 @@ std::function<std::string(double, bool)> rate_line(const std::string& verb,
 struct ImportArgs {
   std::string file;
   uint64_t batch = 500;
+  uint64_t batch_bytes = 4u << 20;
   uint64_t max_buffered = 50'000;
   int parallel = 4;
+  bool ordered = false;
   bool quiet = false;
 };
+
+// What an event adds to an append's size as the server counts it.
+uint64_t event_bytes(const NewEvent& e) { return e.data.size() + e.metadata.size() + e.event_type.size(); }
 
 // Appends batches on `lanes` threads. Every batch of one stream goes to the same lane, and a
 // lane appends its batches one at a time in submission order, so each stream keeps its order
@@ -159,9 +170,15 @@ class Importer {
   Status add(std::string stream, NewEvent event) {
     auto [it, inserted] = pending_.try_emplace(stream);
     if (inserted) order_.push_back(stream);
-    it->second.push_back(std::move(event));
+    Pending& batch = it->second;
+    const uint64_t size = event_bytes(event);
+    if (!batch.events.empty() && batch.bytes + size > args_.batch_bytes) {
+      RECKON_RETURN_IF_ERROR(flush(it->first));
+    }
+    batch.events.push_back(std::move(event));
+    batch.bytes += size;
     ++buffered_;
-    if (it->second.size() >= args_.batch) RECKON_RETURN_IF_ERROR(flush(it->first));
+    if (batch.events.size() >= args_.batch) RECKON_RETURN_IF_ERROR(flush(it->first));
     if (buffered_ >= args_.max_buffered) RECKON_RETURN_IF_ERROR(flush_all());
     return Status::ok();
   }
@@ -177,22 +194,86 @@ class Importer {
   size_t streams() const { return streams_.size(); }
 
  private:
+  struct Pending {
+    std::vector<NewEvent> events;
+    uint64_t bytes = 0;
+  };
+
   Status flush(const std::string& stream) {
     auto it = pending_.find(stream);
-    if (it == pending_.end() || it->second.empty()) return Status::ok();
-    buffered_ -= it->second.size();
+    if (it == pending_.end() || it->second.events.empty()) return Status::ok();
+    buffered_ -= it->second.events.size();
     streams_.insert(stream);
     std::vector<NewEvent> batch;
-    batch.swap(it->second);
+    batch.swap(it->second.events);
+    it->second.bytes = 0;
     return pipeline_.submit(stream, std::move(batch));
   }
 
   AppendPipeline& pipeline_;
   const ImportArgs& args_;
-  std::unordered_map<std::string, std::vector<NewEvent>> pending_;
+  std::unordered_map<std::string, Pending> pending_;
   std::vector<std::string> order_;
   std::unordered_set<std::string> streams_;
   uint64_t buffered_ = 0;
+};
+
+// import --ordered: the file's order across streams, one multi-stream append at a time. The
+// batches depend only on the file and the options, so a re-run is an idempotent retry.
+class OrderedImporter {
+ public:
+  OrderedImporter(Client& client, const ImportArgs& args) : client_(client), args_(args) {}
+
+  Status add(std::string stream, NewEvent event) {
+    const uint64_t size = event_bytes(event);
+    const bool continues_part = !parts_.empty() && parts_.back().stream_id == stream;
+    const bool stream_returns = !continues_part && in_batch_.count(stream) > 0;
+    if (events_ > 0 && (stream_returns || events_ >= args_.batch || bytes_ + size > args_.batch_bytes)) {
+      RECKON_RETURN_IF_ERROR(flush());
+    }
+    if (parts_.empty() || parts_.back().stream_id != stream) {
+      in_batch_.insert(stream);
+      streams_.insert(stream);
+      StreamAppend part;
+      part.stream_id = std::move(stream);
+      part.expected = kExpectAny;
+      parts_.push_back(std::move(part));
+    }
+    parts_.back().events.push_back(std::move(event));
+    ++events_;
+    bytes_ += size;
+    return Status::ok();
+  }
+
+  Status flush() {
+    if (parts_.empty()) return Status::ok();
+    const uint64_t n = events_;
+    const std::string first_stream = parts_.front().stream_id;
+    auto r = client_.append_multi(std::move(parts_));
+    parts_.clear();
+    in_batch_.clear();
+    events_ = bytes_ = 0;
+    if (!r) {
+      return Status(r.code(), "importing into '" + first_stream + "' and the streams after it, after " +
+                                  std::to_string(imported.load()) + " events: " + r.status().message());
+    }
+    appends.fetch_add(1, std::memory_order_relaxed);
+    imported.fetch_add(n, std::memory_order_relaxed);
+    return Status::ok();
+  }
+
+  size_t streams() const { return streams_.size(); }
+
+  std::atomic<uint64_t> imported{0};
+  std::atomic<uint64_t> appends{0};
+
+ private:
+  Client& client_;
+  const ImportArgs& args_;
+  std::vector<StreamAppend> parts_;
+  std::unordered_set<std::string> in_batch_;  // a stream appears once per append
+  std::unordered_set<std::string> streams_;
+  uint64_t events_ = 0, bytes_ = 0;
 };
 
 int run_import(Session& s, const ImportArgs& a) {
@@ -207,10 +288,34 @@ int run_import(Session& s, const ImportArgs& a) {
   if (!client) return report_error(client.status());
 
   auto t0 = SteadyClock::now();
-  AppendPipeline pipeline(**client, a.parallel, /*max_queued_per_lane=*/4);
-  Importer importer(pipeline, a);
+  // Either importer, behind the same three steps.
+  std::unique_ptr<AppendPipeline> pipeline;
+  std::unique_ptr<Importer> importer;
+  std::unique_ptr<OrderedImporter> ordered;
+  std::function<Status(std::string, NewEvent)> add;
+  std::function<Status()> finish;
+  const std::atomic<uint64_t>* imported = nullptr;
+  const std::atomic<uint64_t>* appends = nullptr;
+  if (a.ordered) {
+    ordered = std::make_unique<OrderedImporter>(**client, a);
+    add = [&](std::string stream, NewEvent e) { return ordered->add(std::move(stream), std::move(e)); };
+    finish = [&] { return ordered->flush(); };
+    imported = &ordered->imported;
+    appends = &ordered->appends;
+  } else {
+    pipeline = std::make_unique<AppendPipeline>(**client, a.parallel, /*max_queued_per_lane=*/4);
+    importer = std::make_unique<Importer>(*pipeline, a);
+    add = [&](std::string stream, NewEvent e) { return importer->add(std::move(stream), std::move(e)); };
+    finish = [&] {
+      Status flushed = importer->flush_all();
+      Status appended = pipeline->finish();
+      return flushed.is_ok() ? appended : flushed;
+    };
+    imported = &pipeline->imported;
+    appends = &pipeline->appends;
+  }
   std::unique_ptr<ProgressLine> progress;
-  if (!a.quiet) progress = std::make_unique<ProgressLine>(rate_line("imported", pipeline.imported));
+  if (!a.quiet) progress = std::make_unique<ProgressLine>(rate_line("imported", *imported));
 
   Status st;
   std::string line;
@@ -228,20 +333,23 @@ int run_import(Session& s, const ImportArgs& a) {
       st = Status::invalid_argument(where + ": missing field 'stream_id'");
       break;
     }
-    st = importer.add(std::move(parsed->stream_id), std::move(parsed->event));
+    st = add(std::move(parsed->stream_id), std::move(parsed->event));
   }
   if (st.is_ok() && in->bad()) st = Status::io_error("error reading '" + a.file + "'");
-  if (st.is_ok()) st = importer.flush_all();
-  Status appended = pipeline.finish();
-  if (st.is_ok()) st = appended;
+  if (st.is_ok()) {
+    st = finish();
+  } else if (pipeline) {
+    pipeline->finish();  // appends already queued still complete; the first error is reported
+  }
   if (progress) progress->stop();
   if (!st) return report_error(st);
 
   Json j;
   j["file"] = a.file;
-  j["events"] = pipeline.imported.load();
-  j["streams"] = importer.streams();
-  j["appends"] = pipeline.appends.load();
+  j["events"] = imported->load();
+  j["streams"] = ordered ? ordered->streams() : importer->streams();
+  j["appends"] = appends->load();
+  j["ordered"] = a.ordered;
   j["duration_s"] = std::round(seconds_since(t0) * 1000) / 1000;
   s.out().record(j);
   return kExitOk;
@@ -324,6 +432,11 @@ void add_import_export_commands(CLI::App& app, Runner* selected) {
                   "Appends in flight (streams are spread over this many lanes)")
       ->check(integer_in_range(1, 64))
       ->capture_default_str();
+  sub->add_option("--batch-bytes", im->batch_bytes, "Cut a batch before it exceeds this many bytes")
+      ->check(integer_in_range(1, 16u << 20))
+      ->capture_default_str();
+  sub->add_flag("--ordered", im->ordered,
+                "Keep the file's order across streams (multi-stream appends, one at a time)");
   sub->add_flag("--quiet", im->quiet, "No progress line");
   sub->callback([im, selected] { *selected = [im](Session& s) { return run_import(s, *im); }; });
 
