@@ -62,6 +62,10 @@ struct ClusterStatus {
   Position last_position = 0;
   bool is_active = false;  // this node runs the persistent-subscription emitter pools
   uint64_t digest = 0;  // of the applied state: replicas at one applied_index hold the same
+  // Failed Raft log writes on this node, and the last one's error while none succeeded since
+  // (empty when healthy): it stores no new entries until restarted with the fault removed.
+  uint64_t log_write_failures = 0;
+  std::string log_write_error;
 };
 
 // A persistent subscription consumer (the server keeps the checkpoint). consume() attaches to

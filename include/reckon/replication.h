@@ -86,6 +86,11 @@ struct ReplicaStatus {
   // write and one message per follower each) that carried them.
   uint64_t commands_proposed = 0;
   uint64_t apply_requests = 0;
+  // Raft log writes that failed on this node (a full disk, EIO), and the last one's error while
+  // none has succeeded since: the node stores no new entries until it is restarted with the
+  // fault removed (the other voters keep the cluster going).
+  uint64_t log_write_failures = 0;
+  std::string log_write_error;
   std::vector<ReplicaMember> members;
 };
 

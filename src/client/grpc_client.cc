@@ -437,6 +437,8 @@ class GrpcClient final : public Client {
     out.last_position = resp.last_position();
     out.is_active = resp.is_active();
     out.digest = resp.digest();
+    out.log_write_failures = resp.log_write_failures();
+    out.log_write_error = resp.log_write_error();
     return out;
   }
 

@@ -169,6 +169,15 @@ int GuardedIo::append(struct raft_io* io, struct raft_io_append* req,
 void GuardedIo::on_append_done(struct raft_io_append* req, int status) {
   InFlightAppend pending = take_append(req);
   GuardedIo* g = pending.guard;
+  if (status == 0) {
+    g->log_write_error_.clear();
+  } else if (status != RAFT_CANCELED) {  // cancelled: the backend is closing
+    g->log_write_failures_++;
+    // The backend's message names the file and the cause; raft_strerror() knows only some codes.
+    g->log_write_error_ = g->inner_->errmsg[0] != '\0'
+                              ? std::string(g->inner_->errmsg)
+                              : std::string(raft_strerror(status)) + " (raft error " + std::to_string(status) + ")";
+  }
   g->completing_ = pending.leader != 0 ? &pending : nullptr;
   pending.raft_cb(req, status);
   g->completing_ = nullptr;

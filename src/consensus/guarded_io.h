@@ -39,6 +39,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "consensus/libraft.h"
 
@@ -73,6 +74,12 @@ class GuardedIo {
   uint64_t commits_clamped() const { return commits_clamped_; }
   uint64_t entries_trimmed() const { return entries_trimmed_; }
   uint64_t votes_refused() const { return votes_refused_; }
+
+  // Raft log writes (appends) that failed — a full disk, EIO — and the error of the last one
+  // while no write succeeded since (empty once one does). libraft only stops storing entries;
+  // this is how an operator learns why.
+  uint64_t log_write_failures() const { return log_write_failures_; }
+  const std::string& log_write_error() const { return log_write_error_; }
 
  private:
   static GuardedIo* from_outer(struct raft_io* io);
@@ -156,6 +163,8 @@ class GuardedIo {
   uint64_t commits_clamped_ = 0;
   uint64_t entries_trimmed_ = 0;
   uint64_t votes_refused_ = 0;
+  uint64_t log_write_failures_ = 0;
+  std::string log_write_error_;
 };
 
 }  // namespace reckon::consensus

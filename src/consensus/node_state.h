@@ -63,6 +63,9 @@ struct NodeStatus {
   // every command queued in one loop turn goes in one request).
   uint64_t commands_proposed = 0;
   uint64_t apply_requests = 0;
+  // Failed Raft log writes, and the last one's error while none succeeded since (GuardedIo).
+  uint64_t log_write_failures = 0;
+  std::string log_write_error;
 };
 
 }  // namespace reckon::consensus

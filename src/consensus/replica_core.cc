@@ -53,6 +53,8 @@ NodeStatus ReplicaCore::status() const {
   // Commit clamps are left out: they also happen, harmlessly, whenever a follower lags.
   s.libraft_corrections = io_guard_.replies_clamped() + io_guard_.stale_replies() +
                           io_guard_.entries_trimmed() + io_guard_.votes_refused();
+  s.log_write_failures = io_guard_.log_write_failures();
+  s.log_write_error = io_guard_.log_write_error();
   s.commands_proposed = proposer_.commands_proposed();
   s.apply_requests = proposer_.apply_requests();
   for (unsigned i = 0; i < raft_->configuration.n; i++) {

@@ -68,6 +68,7 @@ class Run {
 
   std::vector<Finding> findings() {
     unreachable_and_stopped();
+    log_writes();
     split_brain();
     leader_mismatch();
     no_leader();
@@ -99,6 +100,15 @@ class Run {
         add(Severity::kWarning, FindingCode::kNodeNotRunning, {o.node_id},
             label(o.node_id, o.address) + " answers but its Raft node is not running");
       }
+    }
+  }
+
+  void log_writes() {
+    for (const NodeObservation& o : observations_) {
+      if (!o.report || o.report->log_write_error.empty()) continue;
+      add(Severity::kError, FindingCode::kLogWriteFailing, {o.node_id},
+          label(o.node_id, o.address) + " cannot write its Raft log (" + o.report->log_write_error +
+              "): it stores no new entries; fix the disk, then restart it");
     }
   }
 

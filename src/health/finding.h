@@ -21,6 +21,7 @@ enum class FindingCode : uint8_t {
   kNodeNotRunning,       // reachable, but its Raft node is not running
   kNodeLagging,          // commit or applied index too far behind the leader's commit
   kReplicationLag,       // the leader's match index for a member is too far behind its log
+  kLogWriteFailing,      // the node cannot write its Raft log (a full disk, EIO)
 };
 
 std::string_view severity_name(Severity s);

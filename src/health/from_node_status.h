@@ -17,6 +17,7 @@ inline NodeReport report_from_status(const consensus::NodeStatus& s) {
   r.commit_index = s.commit_index;
   r.applied_index = s.state_machine_applied;
   r.last_log_index = s.last_index;
+  r.log_write_error = s.log_write_error;
   for (const consensus::Member& m : s.members) {
     auto match = s.match_index.find(m.id);
     r.members.push_back({m.id, m.address, static_cast<MemberRole>(m.role),

@@ -63,6 +63,8 @@ std::string_view finding_code_name(FindingCode c) {
       return "node_lagging";
     case FindingCode::kReplicationLag:
       return "replication_lag";
+    case FindingCode::kLogWriteFailing:
+      return "log_write_failing";
   }
   return "unknown";
 }

@@ -37,6 +37,8 @@ struct NodeReport {
   uint64_t applied_index = 0;
   uint64_t last_log_index = 0;
   std::vector<MemberReport> members;  // the configuration this node holds
+  // Set while the node's Raft log writes fail (a full disk, EIO): the last error.
+  std::string log_write_error;
 
   bool operator==(const NodeReport&) const = default;
 };

@@ -35,6 +35,7 @@ health::NodeReport report_from_proto(const v1::ClusterStatus& s) {
   r.commit_index = s.commit_index();
   r.applied_index = s.applied_index();
   r.last_log_index = s.last_log_index();
+  r.log_write_error = s.log_write_error();
   for (const auto& m : s.members()) {
     if (m.node_id() == s.node_id()) r.address = m.raft_address();
     r.members.push_back({m.node_id(), m.raft_address(), member_role(m.config_role()),
@@ -77,6 +78,7 @@ health::NodeReport report_from_replica(const ReplicaStatus& s) {
   r.commit_index = s.commit_index;
   r.applied_index = s.applied_index;
   r.last_log_index = s.last_log_index;
+  r.log_write_error = s.log_write_error;
   for (const auto& m : s.members) {
     if (m.id == s.node_id) r.address = m.raft_address;
     r.members.push_back({m.id, m.raft_address, member_role(m.role), m.match_index});

@@ -37,6 +37,8 @@ v1::ClusterStatus cluster_status(const ServerConfig& config, ServedStore& store,
   st.set_applied_index(cs.applied_index);
   st.set_commit_index(cs.commit_index);
   st.set_last_log_index(cs.last_log_index);
+  st.set_log_write_error(cs.log_write_error);
+  st.set_log_write_failures(cs.log_write_failures);
   for (const auto& m : cs.members) {
     auto* member = st.add_members();
     member->set_node_id(m.id);

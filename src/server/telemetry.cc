@@ -182,6 +182,9 @@ Telemetry::Telemetry(StoreRegistry& stores) : impl_(std::make_unique<Impl>()) {
         "reckon_raft_apply_requests",
         "Raft requests (one log write, one message per follower) that carried them (monotonic)",
         replica_count(&ReplicaStatus::apply_requests));
+    raft_gauge("reckon_raft_log_write_failures",
+               "Raft log writes that failed on this node, e.g. a full disk (monotonic; alert on any increase)",
+               replica_count(&ReplicaStatus::log_write_failures));
   }
 }
 

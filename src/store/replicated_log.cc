@@ -191,6 +191,8 @@ ReplicaStatus ReplicatedLog::status() {
   out.libraft_corrections = s.libraft_corrections;
   out.commands_proposed = s.commands_proposed;
   out.apply_requests = s.apply_requests;
+  out.log_write_failures = s.log_write_failures;
+  out.log_write_error = s.log_write_error;
   auto members = member_directory();
   if (auto it = members.find(s.leader_id); it != members.end()) out.leader_client_address = it->second;
   if (s.role == consensus::Role::kLeader && out.leader_client_address.empty() &&

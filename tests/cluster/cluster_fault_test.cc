@@ -11,9 +11,13 @@
 // catches up in bulk — several times a run. (They were off for a while after a restarted node
 // failed to catch up in CI: its catch-up blocked its Raft loop, and a cluster that also lost
 // the node it fetched from could not elect a leader. The catch-up now runs off the loop.)
+#include <sys/mount.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <random>
 
@@ -278,6 +282,99 @@ TEST(ClusterFault, FollowerRestartedBehindTheLeadersSnapshotCatchesUp) {
   ASSERT_TRUE(common.has_value()) << "the restarted follower did not catch up within 3 s";
   std::cout << "[ snapshot catch-up ] " << ms_since(restarted_at) << " ms\n";
   EXPECT_EQ(common->last_position, 320u);
+}
+
+// A small tmpfs mounted at `path` (needs root); unmounted by the destructor.
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& path, const std::string& size) : path_(path) {
+    std::filesystem::create_directories(path_);
+    mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  bool grow() { return ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, "size=512m") == 0; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+// A follower whose Raft log disk fills up: the majority keeps acknowledging writes, the full
+// node refuses rather than corrupts, and once space is back a restart rejoins it and it
+// converges with every acknowledged append.
+TEST(ClusterFault, AFollowerWhoseDiskFillsRejoinsAndConvergesOnceSpaceIsBack) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  // No Raft snapshots: the log must grow until the disk is full.
+  TestCluster cluster({"--snapshot-threshold", "1000000"});
+  auto dir = cluster.data_dir(3);
+  ASSERT_TRUE(dir.is_ok()) << dir.status().to_string();
+  SmallDisk disk(*dir + "/raft", "30m");  // three prepared 8 MiB segments and a little more
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here";
+  ASSERT_TRUE(cluster.start(3).is_ok());
+  uint64_t leader = cluster.wait_for_leader();
+  ASSERT_NE(leader, 0u);
+  auto client = TestCluster::client_of(cluster.addresses(), 6, 5'000);
+  if (leader == 3) {
+    ASSERT_TRUE(client->transfer_leadership(1).is_ok());
+    leader = cluster.wait_for_leader();
+    ASSERT_NE(leader, 3u);
+  }
+
+  // ~40 MiB of log: node 3 runs out of space on the way; the other two do not.
+  const std::string payload = "{\"p\":\"" + std::string(4000, 'x') + "\"}";
+  std::vector<Uuid> acked;
+  for (int k = 0; k < 1000; ++k) {
+    std::vector<NewEvent> events;
+    for (int i = 0; i < 10; ++i) events.push_back(make_event_with_id(Uuid::v7(), "Fill", payload));
+    std::vector<Uuid> ids;
+    for (const auto& e : events) ids.push_back(*e.event_id);
+    auto r = client->append("fill-" + std::to_string(k % 7), kExpectAny, std::move(events));
+    ASSERT_TRUE(r.is_ok()) << "append " << k << ": " << r.status().to_string();
+    acked.insert(acked.end(), ids.begin(), ids.end());
+  }
+  // Node 3 fell behind, and says why: in its status and, through its health checker, its log.
+  std::optional<ClusterStatus> full;
+  ASSERT_TRUE(wait_until([&] {
+    auto st = cluster.status_of(3);
+    if (st && !st->log_write_error.empty()) full = *st;
+    return full.has_value();
+  }, milliseconds(10'000))) << "node 3 never reported a failed log write\n" << cluster.node(3).process->log_tail(3000);
+  std::cout << "[ full node ] " << full->log_write_failures << " failed log writes, last: " << full->log_write_error
+            << "; last position " << full->last_position << " of " << acked.size() << "\n";
+  EXPECT_GT(full->log_write_failures, 0u);
+  EXPECT_LT(full->last_position, acked.size());
+  EXPECT_TRUE(wait_until([&] {
+    return cluster.node(3).process->log_tail(20'000).find("cannot write its Raft log") != std::string::npos;
+  }, milliseconds(10'000))) << cluster.node(3).process->log_tail(3000);
+  auto metrics = http_get("127.0.0.1", cluster.node(3).process->http_port(), "/metrics");
+  ASSERT_TRUE(metrics.is_ok());
+  EXPECT_EQ(metrics->body.find(R"(reckon_raft_log_write_failures{store="default"} 0)"), std::string::npos)
+      << "the failed log writes are not counted in /metrics";
+  // Nodes 1 and 2 hold everything.
+  auto status1 = cluster.status_of(1), status2 = cluster.status_of(2);
+  ASSERT_TRUE(status1 && status2);
+  EXPECT_TRUE(status1->log_write_error.empty() && status2->log_write_error.empty());
+
+  // Space comes back; a restart rejoins node 3 and it catches up.
+  ASSERT_TRUE(disk.grow());
+  cluster.kill9(3);
+  ASSERT_TRUE(cluster.restart(3).is_ok());
+  auto common = cluster.wait_for_convergence(milliseconds(30'000));
+  ASSERT_TRUE(common.has_value()) << "node 3 did not converge after space came back";
+  EXPECT_EQ(common->last_position, acked.size());
+  auto events = cluster.read_everything(3);
+  ASSERT_TRUE(events.is_ok()) << events.status().to_string();
+  ASSERT_EQ(events->size(), acked.size());
+  for (size_t i = 0; i < acked.size(); ++i) {
+    ASSERT_EQ((*events)[i].event_id, acked[i]) << "position " << i + 1;
+    ASSERT_EQ((*events)[i].position, i + 1);
+  }
+  auto healed = cluster.status_of(3);
+  ASSERT_TRUE(healed.is_ok());
+  EXPECT_TRUE(healed->log_write_error.empty()) << healed->log_write_error;
 }
 
 }  // namespace

@@ -110,6 +110,12 @@ class TestCluster {
   }
 
   ClusterNode& node(uint64_t id) { return nodes_.at(id); }
+  // Node `id`'s data dir, chosen now if the node was not prepared yet (to mount something
+  // there before start()).
+  Result<std::string> data_dir(uint64_t id) {
+    RECKON_RETURN_IF_ERROR(prepare(id));
+    return node(id).process->data_dir();
+  }
 
   // Crash (SIGKILL) and restart node `id` on its data dir and ports. The status client of a
   // restarted node is replaced: a gRPC channel that saw the old process die stays in
@@ -214,7 +220,7 @@ class TestCluster {
              std::to_string(st.leader_id) + " commit " + std::to_string(st.commit_index) + " applied " +
              std::to_string(st.applied_index) + " last_position " + std::to_string(st.last_position);
     };
-    wait_until([&] {
+    const bool converged = wait_until([&] {
       common.reset();
       uint64_t first = 0;
       for (uint64_t id : running_ids()) {
@@ -231,6 +237,7 @@ class TestCluster {
       }
       return common.has_value();
     }, timeout, milliseconds(50));
+    if (!converged) common.reset();  // what the last, failed, check saw of its first node
     if (!common || ms_since(started) > 2'000) {
       std::cerr << (common ? "converged slowly" : "did not converge") << " (" << ms_since(started) << " ms):\n"
                 << history;

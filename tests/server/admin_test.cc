@@ -104,6 +104,7 @@ TEST(AdminHttpTest, HealthMetricsAndClusterAnswer) {
       std::string::npos);
   EXPECT_NE(m.find("reckon_last_position{store=\"default\"} 2"), std::string::npos);
   EXPECT_NE(m.find("reckon_raft_is_leader{store=\"default\"} 1"), std::string::npos);
+  EXPECT_NE(m.find("reckon_raft_log_write_failures{store=\"default\"} 0"), std::string::npos);
   EXPECT_NE(m.find("reckon_rocksdb_sst_bytes{store=\"default\"}"), std::string::npos);
 
   auto cluster = testing::http_get("127.0.0.1", server.http_port(), "/cluster");

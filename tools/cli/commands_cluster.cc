@@ -40,6 +40,8 @@ int run_status(Session& s) {
   j["last_position"] = st->last_position;
   j["is_active"] = st->is_active;
   j["digest"] = st->digest;
+  j["log_write_failures"] = st->log_write_failures;
+  if (!st->log_write_error.empty()) j["log_write_error"] = st->log_write_error;
   if (s.out().json()) {
     s.out().record(j);
     return kExitOk;

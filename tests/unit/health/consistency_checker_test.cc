@@ -120,6 +120,14 @@ std::vector<Case> cases() {
        {with_match(up(leader(1, 5, 5000)), {5000, 4500, 3000}), up(follower(2, 5, 1, 5000)),
         up(follower(3, 5, 1, 5000))},
        {{S::kWarning, C::kReplicationLag, {3}}}},
+      {"a follower that cannot write its Raft log",
+       {up(leader(1, 5, 5000)), up(follower(2, 5, 1, 5000)),
+        [] {
+          NodeObservation o = up(follower(3, 5, 1, 5000));
+          o.report->log_write_error = "no space left on device";
+          return o;
+        }()},
+       {{S::kError, C::kLogWriteFailing, {3}}}},
   };
 }
 
