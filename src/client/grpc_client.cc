@@ -1,6 +1,7 @@
 // GrpcClient: reckon::Client over the reckon.v1 gRPC API. Every call goes through
 // call_with_retry(), the one place that knows about endpoints, leader redirects, deadlines and
 // backoff; the methods below only translate between reckon types and protobuf (src/wire).
+#include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -85,11 +86,18 @@ class GrpcClient final : public Client {
 
   Result<std::vector<AppendResult>> append_multi(std::vector<StreamAppend> appends,
                                                  std::optional<AppendCondition> condition) override {
-    v1::AppendRequest req = build_append(appends, condition);
+    // The request (built once, resent as is on a retry) lives on an arena and takes the
+    // payloads over: no per-event allocations or copies beyond the serialisation.
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.start_block_size = 4096;
+    arena_options.max_block_size = 256 * 1024;
+    google::protobuf::Arena arena(arena_options);
+    auto* req = google::protobuf::Arena::CreateMessage<v1::AppendRequest>(&arena);
+    fill_append(appends, condition, req, /*move_payloads=*/true);
     v1::AppendResponse resp;
     // Every event now has an id, so a retry is an idempotent retry on the server.
     RECKON_RETURN_IF_ERROR(call(true, [&](Stubs& s, grpc::ClientContext& ctx) {
-      return s.streams->Append(&ctx, req, &resp);
+      return s.streams->Append(&ctx, *req, &resp);
     }));
     std::vector<AppendResult> out;
     for (const auto& r : resp.results()) out.push_back(wire::from_proto(r));
@@ -946,20 +954,31 @@ class GrpcClient final : public Client {
     return result;
   }
 
-  v1::AppendRequest build_append(std::vector<StreamAppend>& appends,
-                                 const std::optional<AppendCondition>& condition) const {
-    v1::AppendRequest req;
-    req.set_store(options_.store);
+  // Gives every event without an id one, so that any resend is an idempotent retry.
+  // `move_payloads`: the events' strings move into the request (`appends` is not read again).
+  void fill_append(std::vector<StreamAppend>& appends, const std::optional<AppendCondition>& condition,
+                   v1::AppendRequest* req, bool move_payloads) const {
+    req->set_store(options_.store);
     for (auto& a : appends) {
-      auto* pa = req.add_appends();
+      auto* pa = req->add_appends();
       pa->set_stream_id(a.stream_id);
       pa->set_expected_version(a.expected);
       for (auto& e : a.events) {
         if (!e.event_id) e.event_id = Uuid::v7();
-        wire::to_proto(e, pa->add_events());
+        if (move_payloads) {
+          wire::to_proto(std::move(e), pa->add_events());
+        } else {
+          wire::to_proto(e, pa->add_events());
+        }
       }
     }
-    if (condition) wire::to_proto(*condition, req.mutable_condition());
+    if (condition) wire::to_proto(*condition, req->mutable_condition());
+  }
+
+  v1::AppendRequest build_append(std::vector<StreamAppend>& appends,
+                                 const std::optional<AppendCondition>& condition) const {
+    v1::AppendRequest req;
+    fill_append(appends, condition, &req, /*move_payloads=*/false);
     return req;
   }
 

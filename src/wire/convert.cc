@@ -55,14 +55,25 @@ Result<NewEvent> from_proto(const v1::NewEvent& in) {
   return e;
 }
 
+// Empty strings are left unset: the same on the wire (proto3), without a string allocated.
 void to_proto(const NewEvent& in, v1::NewEvent* out) {
   if (in.event_id) out->set_event_id(uuid_bytes(*in.event_id));
   out->set_event_type(in.event_type);
-  out->set_data(in.data);
+  if (!in.data.empty()) out->set_data(in.data);
   out->set_data_content_type(content_type(in.data_content_type));
-  out->set_metadata(in.metadata);
+  if (!in.metadata.empty()) out->set_metadata(in.metadata);
   out->set_metadata_content_type(content_type(in.metadata_content_type));
   for (const auto& t : in.tags) out->add_tags(t);
+}
+
+void to_proto(NewEvent&& in, v1::NewEvent* out) {
+  if (in.event_id) out->set_event_id(uuid_bytes(*in.event_id));
+  out->set_event_type(std::move(in.event_type));
+  if (!in.data.empty()) out->set_data(std::move(in.data));
+  out->set_data_content_type(content_type(in.data_content_type));
+  if (!in.metadata.empty()) out->set_metadata(std::move(in.metadata));
+  out->set_metadata_content_type(content_type(in.metadata_content_type));
+  for (auto& t : in.tags) out->add_tags(std::move(t));
 }
 
 void to_proto(const Event& in, v1::RecordedEvent* out) {

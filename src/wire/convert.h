@@ -9,6 +9,8 @@ namespace reckon::wire {
 
 Result<NewEvent> from_proto(const v1::NewEvent& in);
 void to_proto(const NewEvent& in, v1::NewEvent* out);
+// The same, moving the strings (no copy of the payloads).
+void to_proto(NewEvent&& in, v1::NewEvent* out);
 
 v1::ContentType content_type(ContentType t);
 
