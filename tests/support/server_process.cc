@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <mutex>
+#include <random>
 #include <thread>
 
 extern char** environ;
@@ -64,13 +66,16 @@ void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NON
 
 }  // namespace
 
-Result<int> pick_free_port() {
+namespace {
+
+// Binds 127.0.0.1:`port` (0 = any) and returns the port bound, then releases it.
+Result<int> probe_port(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::io_error(std::string("socket: ") + std::strerror(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
     ::close(fd);
@@ -84,6 +89,40 @@ Result<int> pick_free_port() {
   }
   ::close(fd);
   return static_cast<int>(ntohs(addr.sin_port));
+}
+
+// The first port of the kernel's ephemeral range (the local ports of outgoing connections).
+int ephemeral_range_start() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  if (!(in >> low)) return 32768;
+  return low;
+}
+
+}  // namespace
+
+// A port from below the ephemeral range when there is room: a port the kernel hands out for
+// bind(0) comes from that range, and any outgoing connection (gRPC, Raft, this very test's
+// clients) may take it as its local port before the server binds it — the occasional "Address
+// already in use" of parallel test runs. Ports below the range are only ever bound explicitly;
+// a random pick collides with another test process's only by chance, and the bind check
+// catches a port already taken.
+Result<int> pick_free_port() {
+  const int high = ephemeral_range_start();
+  const int low = 10'000;
+  if (high - low >= 4'000) {
+    static std::mutex mu;
+    static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      int port;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        port = low + static_cast<int>(rng() % static_cast<unsigned>(high - low));
+      }
+      if (probe_port(port).is_ok()) return port;
+    }
+  }
+  return probe_port(0);
 }
 
 Result<HttpResponse> http_get(const std::string& host, int port, const std::string& path,
