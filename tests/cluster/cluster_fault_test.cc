@@ -11,17 +11,16 @@
 // catches up in bulk — several times a run. (They were off for a while after a restarted node
 // failed to catch up in CI: its catch-up blocked its Raft loop, and a cluster that also lost
 // the node it fetched from could not elect a leader. The catch-up now runs off the loop.)
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 #include <random>
 
 #include "cluster/cluster_test_util.h"
+#include "support/small_disk.h"
 
 namespace reckon::testing {
 namespace {
@@ -283,24 +282,6 @@ TEST(ClusterFault, FollowerRestartedBehindTheLeadersSnapshotCatchesUp) {
   std::cout << "[ snapshot catch-up ] " << ms_since(restarted_at) << " ms\n";
   EXPECT_EQ(common->last_position, 320u);
 }
-
-// A small tmpfs mounted at `path` (needs root); unmounted by the destructor.
-class SmallDisk {
- public:
-  SmallDisk(const std::string& path, const std::string& size) : path_(path) {
-    std::filesystem::create_directories(path_);
-    mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
-  }
-  ~SmallDisk() {
-    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  bool grow() { return ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, "size=512m") == 0; }
-
- private:
-  std::string path_;
-  bool mounted_ = false;
-};
 
 // A follower whose Raft log disk fills up: the majority keeps acknowledging writes, the full
 // node refuses rather than corrupts, and once space is back a restart rejoins it and it
