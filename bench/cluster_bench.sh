@@ -12,7 +12,8 @@ DURATION=${1:-10}
 RECKOND=${RECKOND:-./build/src/server/reckond}
 RECKON=./build/tools/cli/reckon
 DATA=$(mktemp -d /tmp/reckon-cluster-bench-XXXXXX)
-BASE=$((20000 + RANDOM % 20000))
+# Below the ephemeral range (32768+), so no outgoing connection holds a port meanwhile.
+BASE=$((10000 + RANDOM % 20000))
 PEERS="1=127.0.0.1:$((BASE + 1)),2=127.0.0.1:$((BASE + 2)),3=127.0.0.1:$((BASE + 3))"
 PIDS=()
 cleanup() {

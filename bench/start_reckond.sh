@@ -6,7 +6,8 @@
 RECKOND=${RECKOND:-./build/src/server/reckond}
 RECKON=./build/tools/cli/reckon
 DATA=$(mktemp -d "/tmp/reckon-${1:-bench}-XXXXXX")
-PORT=$((20000 + RANDOM % 20000))
+# Below the ephemeral range (32768+), so no outgoing connection holds the port meanwhile.
+PORT=$((10000 + RANDOM % 20000))
 HTTP=$((PORT + 1))
 "$RECKOND" ${RECKOND_ARGS:-} --data-dir "$DATA/data" --listen 127.0.0.1:$PORT --http 127.0.0.1:$HTTP >"$DATA/reckond.log" 2>&1 &
 SERVER=$!
