@@ -119,38 +119,39 @@ Status check_events(std::vector<NewEvent>& events, const Limits& limits) {
                                   " events; the limit is " +
                                   std::to_string(limits.max_events_per_append));
   }
-  // Duplicate ids are found by sorting (no allocation per event); the slow search for the
-  // first repeated id, which the message names, runs only when there is one.
-  auto repeated_id_before = [&](size_t end) -> Status {
-    std::set<Uuid> seen;
-    for (size_t i = 0; i < end; ++i) {
-      if (events[i].event_id && !seen.insert(*events[i].event_id).second) {
-        return Status::invalid_argument("event id " + events[i].event_id->to_string() +
-                                        " appears twice in one append");
-      }
-    }
-    return Status::ok();
-  };
   uint64_t total = 0;
-  std::vector<Uuid> ids;
+  std::vector<Uuid> ids, scratch;  // the client-supplied ids so far, in order
   ids.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     if (Status st = check_event(events[i], limits, i); !st.is_ok()) {
-      RECKON_RETURN_IF_ERROR(repeated_id_before(i));  // an earlier repeat is reported first
+      // A repeat among the earlier events is reported first.
+      if (auto repeated = first_repeated_id(ids, scratch)) return duplicate_id_status(*repeated);
       return st;
     }
     total += events[i].data.size() + events[i].metadata.size() + events[i].event_type.size();
     if (events[i].event_id) ids.push_back(*events[i].event_id);
   }
-  std::sort(ids.begin(), ids.end());
-  if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
-    RECKON_RETURN_IF_ERROR(repeated_id_before(events.size()));
-  }
+  if (auto repeated = first_repeated_id(ids, scratch)) return duplicate_id_status(*repeated);
   if (total > limits.max_append_bytes) {
     return Status::limit_exceeded("append is " + std::to_string(total) + " bytes; the limit is " +
                                   std::to_string(limits.max_append_bytes));
   }
   return Status::ok();
+}
+
+std::optional<Uuid> first_repeated_id(const std::vector<Uuid>& ids, std::vector<Uuid>& scratch) {
+  scratch.assign(ids.begin(), ids.end());
+  std::sort(scratch.begin(), scratch.end());
+  if (std::adjacent_find(scratch.begin(), scratch.end()) == scratch.end()) return std::nullopt;
+  std::set<Uuid> seen;
+  for (const Uuid& id : ids) {
+    if (!seen.insert(id).second) return id;
+  }
+  return std::nullopt;  // unreachable: the sorted copy had a repeat
+}
+
+Status duplicate_id_status(const Uuid& id) {
+  return Status::invalid_argument("event id " + id.to_string() + " appears twice in one append");
 }
 
 Status check_expected_version(ExpectedVersion expected) {

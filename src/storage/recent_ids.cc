@@ -1,7 +1,8 @@
 #include "storage/recent_ids.h"
 
 #include <algorithm>
-#include <cstring>
+
+#include "storage/uuid_hash.h"
 
 namespace reckon::storage {
 
@@ -25,16 +26,7 @@ void RecentIds::reset(std::optional<Uuid> floor) {
   std::fill(used_.begin(), used_.end(), uint8_t{0});
 }
 
-size_t RecentIds::slot_of(const Uuid& id) const {
-  // Both halves: a v7 id's first half is mostly its timestamp, and clients may choose ids
-  // whose second half repeats.
-  uint64_t a, b;
-  std::memcpy(&a, id.bytes.data(), 8);
-  std::memcpy(&b, id.bytes.data() + 8, 8);
-  uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 31;
-  return static_cast<size_t>(h) & (slots_.size() - 1);
-}
+size_t RecentIds::slot_of(const Uuid& id) const { return UuidHash()(id) & (slots_.size() - 1); }
 
 bool RecentIds::may_contain(const Uuid& id) const {
   if (!above_floor(id)) return true;

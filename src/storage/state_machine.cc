@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/hash.h"
+#include "core/validation.h"
 #include "storage/index_runs.h"
 #include "storage/keys.h"
 
@@ -249,20 +250,9 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
   };
   std::vector<Plan> plans(c.parts.size());
   std::set<std::string_view> streams;
-  // Every id of the command so far (generated ones too), to refuse an id given twice. Sorted
-  // copies find repeats without an allocation per event; the search for the first repeat,
-  // which the message names, runs only when there is one.
+  // Every id of the command so far (generated ones too), to refuse an id given twice.
   std::vector<Uuid>& ids_in_command = ids_scratch_;
   ids_in_command.clear();
-  auto first_repeated_id = [&c](size_t parts) {
-    std::set<Uuid> seen;
-    for (size_t i = 0; i < parts; ++i) {
-      for (const auto& e : c.parts[i].events) {
-        if (!seen.insert(e.event_id).second) return e.event_id;
-      }
-    }
-    return Uuid{};
-  };
   size_t replays = 0;
   for (size_t i = 0; i < c.parts.size(); ++i) {
     const AppendPartView& part = c.parts[i];
@@ -279,12 +269,8 @@ CommandResult StateMachine::apply_append(DecodedCommand& c, ApplyBatch& b) {
     if (plan.head.state == StreamState::kTombstoned) return fail(Status::stream_deleted(plan.stream));
 
     for (const auto& e : part.events) ids_in_command.push_back(e.event_id);
-    sorted_ids_scratch_.assign(ids_in_command.begin(), ids_in_command.end());
-    std::sort(sorted_ids_scratch_.begin(), sorted_ids_scratch_.end());
-    if (std::adjacent_find(sorted_ids_scratch_.begin(), sorted_ids_scratch_.end()) !=
-        sorted_ids_scratch_.end()) {
-      return fail(Status::invalid_argument("event id " + first_repeated_id(i + 1).to_string() +
-                                           " appears twice in one append"));
+    if (auto repeated = validation::first_repeated_id(ids_in_command, sorted_ids_scratch_)) {
+      return fail(validation::duplicate_id_status(*repeated));
     }
 
     // Idempotency: look up client-supplied ids.

@@ -34,17 +34,9 @@
 #include "storage/head_cache.h"
 #include "storage/recent_ids.h"
 #include "storage/records.h"
+#include "storage/uuid_hash.h"
 
 namespace reckon::storage {
-
-struct UuidHash {
-  size_t operator()(const Uuid& u) const {
-    uint64_t a, b;
-    std::memcpy(&a, u.bytes.data(), 8);
-    std::memcpy(&b, u.bytes.data() + 8, 8);
-    return std::hash<uint64_t>()(a ^ (b * 0x9E3779B97F4A7C15ull));
-  }
-};
 
 // Where an existing event id lives: enough to answer an idempotent retry.
 struct EventLocation {

@@ -384,28 +384,25 @@ class EmbeddedStore final : public LocalStore {
                                     const std::optional<AppendCondition>& condition) {
     if (parts.empty()) return Status::invalid_argument("an append needs at least one stream");
     std::set<std::string_view> streams;
-    std::set<Uuid> ids;
+    std::vector<Uuid> ids, scratch;  // the client-supplied ids of the parts so far, in order
     uint64_t events = 0;
     for (auto& p : parts) {
       RECKON_RETURN_IF_ERROR(validation::check_user_stream(p.stream_id, options_.limits));
       RECKON_RETURN_IF_ERROR(validation::check_expected_version(p.expected));
       RECKON_RETURN_IF_ERROR(validation::check_events(p.events, options_.limits));
+      events += p.events.size();
       // check_events refused repeats within the part; across parts only when there are several.
-      if (parts.size() == 1) {
-        events += p.events.size();
-        continue;
-      }
+      if (parts.size() == 1) continue;
       if (!streams.insert(p.stream_id).second) {
         return Status::invalid_argument("stream '" + p.stream_id +
                                         "' appears twice in one multi-stream append");
       }
       for (const auto& e : p.events) {
-        if (e.event_id && !ids.insert(*e.event_id).second) {
-          return Status::invalid_argument("event id " + e.event_id->to_string() +
-                                          " appears twice in one append");
-        }
+        if (e.event_id) ids.push_back(*e.event_id);
       }
-      events += p.events.size();
+      if (auto repeated = validation::first_repeated_id(ids, scratch)) {
+        return validation::duplicate_id_status(*repeated);
+      }
     }
     if (parts.size() > 1 && events > options_.limits.max_events_per_append) {
       return Status::limit_exceeded("multi-stream append has " + std::to_string(events) +
